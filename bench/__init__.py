@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench NAME [--json FILE]``. Each measures a peer baseline in the same run."""

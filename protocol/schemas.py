@@ -1,0 +1,106 @@
+"""What gates and the server exchange over HTTP: sync pages and event batches (pydantic v2).
+
+Sync is a change feed: every change the server makes to what a gate must know (a permit issued or
+revoked, a key added or dropped, a park setting) gets a increasing sequence number; a gate asks for the
+changes after its cursor, a page at a time, until a page says ``complete``. Permits travel as columns
+(one array per field) because a fresh gate pulls a million of them and rows of objects would triple the
+bytes on the wire.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from protocol.reasons import Reason
+
+MAX_EVENTS_PER_BATCH = 1000
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParkSettings(Strict):
+    slug: str
+    name: str
+    timezone: str = "Asia/Almaty"  # UTC+5 since 2024-03-01
+    capacity: int = 0  # people at one time; 0 = no limit
+    daily_quota: int = 0  # entries a day; 0 = no limit
+    # the park's people inside and entries today as the server counted them when this page was made;
+    # a gate adds what it decided since, so capacity holds "as far as the gate knows"
+    occupancy: int = 0
+    entries_today: int = 0
+    counted_at: int = 0  # unix seconds
+
+
+class PermitColumns(Strict):
+    """Permits changed after the cursor, column-wise; every list has the same length."""
+
+    id: list[str] = []  # permit id text (protocol.permit.permit_id_text)
+    valid_from: list[int] = []
+    valid_until: list[int] = []
+    revoked: list[bool] = []
+
+    @model_validator(mode="after")
+    def _same_lengths(self) -> PermitColumns:
+        n = len(self.id)
+        if not (len(self.valid_from) == len(self.valid_until) == len(self.revoked) == n):
+            raise ValueError("permit columns must all have the same length")
+        return self
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+
+class SyncPage(Strict):
+    cursor: str  # give it back as ?cursor= to get the next page
+    complete: bool  # no more changes after this page (for now)
+    park: ParkSettings | None = None  # present when settings or counts changed, always on the first page
+    keys: list[dict[str, Any]] | None = None  # the whole JWK Set, when it changed since the cursor
+    permits: PermitColumns = PermitColumns()
+
+
+class Direction(StrEnum):
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class CredentialKind(StrEnum):
+    PERMIT = "permit"
+    CARD = "card"
+    PLATE = "plate"
+    MANUAL = "manual"
+
+
+class GateEvent(Strict):
+    """One decision a gate made. ``id`` is the gate-made UUIDv7 that makes uploads idempotent."""
+
+    id: Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")]
+    occurred_at: Annotated[int, Field(ge=0, description="unix milliseconds, gate clock")]
+    direction: Direction
+    credential: CredentialKind
+    reason: Reason
+    granted: bool
+    people: Annotated[int, Field(ge=0, le=1000)] = 0  # people counted through the gate (0 if refused)
+    permit_id: str | None = None
+    category: str | None = None
+    flags: list[Literal["unlisted", "clock_suspect", "offline"]] = []
+    note: Annotated[str, Field(max_length=500)] | None = None  # manual opens carry the ranger's reason
+
+    @model_validator(mode="after")
+    def _granted_matches_reason(self) -> GateEvent:
+        if self.granted != self.reason.admits:
+            raise ValueError(f"granted={self.granted} contradicts reason {self.reason.value!r}")
+        return self
+
+
+class EventBatch(Strict):
+    events: Annotated[list[GateEvent], Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
+
+
+class EventBatchResult(Strict):
+    new: list[str]  # ids stored by this request
+    duplicates: list[str]  # ids the server already had (a retried upload)
