@@ -1,0 +1,177 @@
+"""The gate's configuration: ``gate.toml`` → ``GateConfig``.
+
+Build one in code with the section dataclasses (only ``GateSettings`` and ``ServerSettings`` have required
+fields)::
+
+    GateConfig(
+        gate=GateSettings(park="altyn-emel", name="north-1", direction=Direction.ENTRY, data_dir=Path("var/g1")),
+        server=ServerSettings(url="http://127.0.0.1:8000", device_token="qd_...", sync_interval_s=1),
+    )
+
+or from a dict shaped like the TOML file with ``config_from_dict(d)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gate.errors import ConfigError
+from protocol import Direction
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    park: str
+    name: str
+    direction: Direction = Direction.ENTRY
+    data_dir: Path = Path("var/gate")
+    clock_skew_s: int = 300
+    passback_timeout_s: int = 43200
+    debounce_s: float = 3.0
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "gate.db"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    url: str
+    device_token: str
+    sync_interval_s: float = 10.0
+    upload_batch: int = 500
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    source: str = "opencv"  # opencv | folder | video
+    uri: str = "0"
+    fps: float = 15.0
+    loop: bool = False
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    pin: int = 17
+    pulse_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class LightsSettings:
+    green: int = 27
+    red: int = 22
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    gate: GateSettings
+    server: ServerSettings
+    camera: CameraSettings = field(default_factory=CameraSettings)
+    relay: RelaySettings = field(default_factory=RelaySettings)
+    lights: LightsSettings = field(default_factory=LightsSettings)
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "gate": GateSettings,
+    "server": ServerSettings,
+    "camera": CameraSettings,
+    "relay": RelaySettings,
+    "lights": LightsSettings,
+}
+_CAMERA_SOURCES = ("opencv", "folder", "video")
+
+
+def _convert(key: str, value: object, kind: str) -> object:
+    """Check one value against its field's annotation (the annotations are strings under PEP 563)."""
+    if kind == "str":
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{key} must be a non-empty string, not {value!r}")
+        return value
+    if kind == "int":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{key} must be a non-negative integer, not {value!r}")
+        return value
+    if kind == "float":
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{key} must be a non-negative number, not {value!r}")
+        return float(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, not {value!r}")
+        return value
+    if kind == "Path":
+        if not isinstance(value, str | Path) or not str(value):
+            raise ConfigError(f"{key} must be a path, not {value!r}")
+        return Path(value)
+    if kind == "Direction":
+        try:
+            return Direction(str(value))
+        except ValueError as err:
+            raise ConfigError(f"{key} must be one of entry, exit; not {value!r}") from err
+    raise ConfigError(f"{key}: unsupported setting type {kind}")  # a programming error in this module
+
+
+def _section(name: str, cls: type[Any], values: object) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"[{name}] has unknown key(s): {', '.join(unknown)}")
+    kwargs: dict[str, object] = {}
+    for fname, f in fields.items():
+        if fname in values:
+            kwargs[fname] = _convert(f"{name}.{fname}", values[fname], str(f.type))
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{name}.{fname} is required")
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> GateConfig:
+    """Build and check a GateConfig from a dict shaped like gate.toml.
+
+    A relative ``gate.data_dir`` is taken relative to ``base_dir`` when given (the TOML file's folder).
+    """
+    unknown = sorted(set(data) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
+    for required in ("gate", "server"):
+        if required not in data:
+            raise ConfigError(f"[{required}] section is required")
+    sections = {name: _section(name, cls, data.get(name, {})) for name, cls in _SECTIONS.items()}
+    config = GateConfig(**sections)
+    if config.camera.source not in _CAMERA_SOURCES:
+        raise ConfigError(f"camera.source must be one of {', '.join(_CAMERA_SOURCES)}, not {config.camera.source!r}")
+    if not config.server.url.startswith(("http://", "https://")):
+        raise ConfigError(f"server.url must be an http(s) URL, not {config.server.url!r}")
+    if not 1 <= config.server.upload_batch <= 1000:
+        raise ConfigError("server.upload_batch must be between 1 and 1000")
+    if config.server.sync_interval_s <= 0:
+        raise ConfigError("server.sync_interval_s must be positive")
+    if config.camera.fps <= 0:
+        raise ConfigError("camera.fps must be positive")
+    if base_dir is not None and not config.gate.data_dir.is_absolute():
+        config = dataclasses.replace(
+            config, gate=dataclasses.replace(config.gate, data_dir=base_dir / config.gate.data_dir)
+        )
+    return config
+
+
+def load_config(path: str | Path) -> GateConfig:
+    """Read gate.toml; raises ConfigError naming the file and the bad key."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as err:
+        raise ConfigError(f"cannot read {path}: {err.strerror}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    try:
+        return config_from_dict(data, base_dir=path.parent)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from err

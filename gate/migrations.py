@@ -1,0 +1,77 @@
+"""The store's schema, as small named migrations applied in order and recorded in the ``migrations`` table.
+
+Never edit a migration that has shipped: add a new one at the end of ``MIGRATIONS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+Migration = Callable[[Database], None]
+
+
+def m001_initial(db: Database) -> None:
+    # permit ids are 10 random bytes: a WITHOUT ROWID table keyed by the blob is one b-tree lookup
+    db.execute(
+        """CREATE TABLE permits (
+            id BLOB PRIMARY KEY,
+            valid_from INTEGER NOT NULL,
+            valid_until INTEGER NOT NULL,
+            revoked INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE TABLE keys (kid TEXT PRIMARY KEY, jwk TEXT NOT NULL)")
+    db.execute(
+        """CREATE TABLE park (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            settings TEXT NOT NULL,
+            received_at REAL NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE sync_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            cursor TEXT,
+            last_sync_at REAL,
+            last_attempt_at REAL,
+            last_error TEXT
+        )"""
+    )
+    db.execute("INSERT INTO sync_state (id) VALUES (1)")
+    db.execute(
+        """CREATE TABLE usage (
+            permit_id BLOB PRIMARY KEY,
+            inside INTEGER NOT NULL DEFAULT 0,
+            last_entry_at INTEGER,
+            last_exit_at INTEGER,
+            day TEXT,
+            entries_today INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID"""
+    )
+    # the outbox: seq orders it (AUTOINCREMENT never reuses a number), id is the UUIDv7 the server dedupes by;
+    # uploaded_at NULL = not yet accepted by the server
+    db.execute(
+        """CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            occurred_at INTEGER NOT NULL,
+            direction TEXT NOT NULL,
+            credential TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            granted INTEGER NOT NULL,
+            people INTEGER NOT NULL,
+            permit_id TEXT,
+            category TEXT,
+            flags TEXT NOT NULL DEFAULT '[]',
+            note TEXT,
+            day TEXT NOT NULL,
+            uploaded_at REAL
+        )"""
+    )
+    db.execute("CREATE INDEX events_pending ON events (seq) WHERE uploaded_at IS NULL")
+    db.execute("CREATE INDEX events_uploaded_at ON events (uploaded_at) WHERE granted = 1")
+
+
+MIGRATIONS: list[Migration] = [m001_initial]

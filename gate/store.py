@@ -1,0 +1,432 @@
+"""The gate's local store: SQLite through sqlite-utils, WAL, ``synchronous=FULL``.
+
+One ``GateStore`` owns one connection (guarded by a lock, so any thread may call it). The decision thread
+and the sync loop each open their own ``GateStore`` on the same file: WAL lets the sync writer and the
+decision path's readers work side by side, and neither waits on the other's Python lock.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlite_utils import Database
+
+from gate.decision import Decision, ListedPermit, Policy, Usage, local_day
+from gate.errors import StoreError
+from gate.migrations import MIGRATIONS
+from protocol import Direction, GateEvent, Keyring, KeyringError, ParkSettings, SyncPage
+
+BUSY_TIMEOUT_MS = 10_000
+_PERMIT_ID_CHARS = 16
+_PERMIT_ID_BYTES = 10
+
+_UPSERT_PERMIT = (
+    "INSERT INTO permits (id, valid_from, valid_until, revoked) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET valid_from = excluded.valid_from, valid_until = excluded.valid_until, "
+    "revoked = excluded.revoked"
+)
+_ENTRY_USAGE = (
+    "INSERT INTO usage (permit_id, inside, last_entry_at, day, entries_today) VALUES (?, 1, ?, ?, 1) "
+    "ON CONFLICT (permit_id) DO UPDATE SET inside = 1, last_entry_at = excluded.last_entry_at, "
+    "entries_today = CASE WHEN day = excluded.day THEN entries_today + 1 ELSE 1 END, day = excluded.day"
+)
+_EXIT_USAGE = (
+    "INSERT INTO usage (permit_id, inside, last_exit_at) VALUES (?, 0, ?) "
+    "ON CONFLICT (permit_id) DO UPDATE SET inside = 0, last_exit_at = excluded.last_exit_at"
+)
+_INSERT_EVENT = (
+    "INSERT INTO events (id, occurred_at, direction, credential, reason, granted, people, permit_id, category, "
+    "flags, note, day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_EVENT_COLUMNS = "id, occurred_at, direction, credential, reason, granted, people, permit_id, category, flags, note"
+
+
+@dataclass(frozen=True)
+class SyncState:
+    cursor: str | None
+    last_sync_at: float | None  # unix seconds of the last complete, successful cycle
+    last_attempt_at: float | None
+    last_error: str | None
+
+
+def permit_ids_to_bytes(ids: Sequence[str]) -> list[bytes]:
+    """Permit id texts → 10-byte ids, in bulk: one base32 decode of the joined text (16 chars = 10 bytes)."""
+    if not ids:
+        return []
+    if any(len(text) != _PERMIT_ID_CHARS for text in ids):
+        raise StoreError("a permit id has 16 characters")
+    try:
+        raw = base64.b32decode("".join(ids).upper())
+    except (binascii.Error, ValueError) as err:
+        raise StoreError("a permit id is not base32") from err
+    n = _PERMIT_ID_BYTES
+    return [raw[i : i + n] for i in range(0, len(raw), n)]
+
+
+def _event_from_row(row: Sequence[Any]) -> GateEvent:
+    return GateEvent(
+        id=row[0],
+        occurred_at=row[1],
+        direction=row[2],
+        credential=row[3],
+        reason=row[4],
+        granted=bool(row[5]),
+        people=row[6],
+        permit_id=row[7],
+        category=row[8],
+        flags=json.loads(row[9]),
+        note=row[10],
+    )
+
+
+class GateStore:
+    """The gate's SQLite file: permits, keys, park settings, sync state, usage and the event outbox."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: transactions are ours (BEGIN IMMEDIATE), never opened behind our back
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                raise StoreError(f"{self.path}: cannot switch to WAL (journal_mode is {mode})")
+            # FULL: a committed event survives a power cut, which a barrier that already opened needs
+            conn.execute("PRAGMA synchronous = FULL")
+            self.db = Database(conn)
+        except (OSError, sqlite3.Error) as err:
+            raise StoreError(f"cannot open store {self.path}: {err}") from err
+        self.conn = conn
+        self._lock = threading.RLock()
+        self.migrate()
+
+    # -- plumbing
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: taken IMMEDIATE so it never fails half-way on a lock upgrade."""
+        with self._lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as err:
+                raise StoreError(f"cannot begin a transaction: {err}") from err
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise StoreError(f"commit failed: {err}") from err
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    def __enter__(self) -> GateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet recorded, each in its own transaction; returns the names applied."""
+        applied: list[str] = []
+        with self._lock:
+            self.conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+            done = {row[0] for row in self.conn.execute("SELECT name FROM migrations")}
+            for migration in MIGRATIONS:
+                name = migration.__name__
+                if name in done:
+                    continue
+                try:
+                    with self.transaction() as conn:
+                        migration(self.db)
+                        conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
+                except sqlite3.Error as err:
+                    raise StoreError(f"migration {name} failed: {err}") from err
+                applied.append(name)
+        return applied
+
+    def applied_migrations(self) -> list[str]:
+        with self._lock:
+            return [row[0] for row in self.conn.execute("SELECT name FROM migrations ORDER BY rowid")]
+
+    def pragma(self, name: str) -> object:
+        with self._lock:
+            return self.conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits to the file (cheap: no disk access)."""
+        with self._lock:
+            value: int = self.conn.execute("PRAGMA data_version").fetchone()[0]
+            return value
+
+    # -- decisions
+
+    def record(self, decision: Decision, event: GateEvent) -> int:
+        """Write the event and the permit's usage in one committed transaction; returns the event's seq.
+
+        Called before the relay moves: once this returns, the decision survives a power cut.
+        """
+        permit_id = decision.permit_id
+        try:
+            with self.transaction() as conn:
+                if decision.granted and permit_id is not None:
+                    if decision.direction is Direction.ENTRY:
+                        conn.execute(_ENTRY_USAGE, (permit_id, int(decision.at), decision.day.isoformat()))
+                    else:
+                        conn.execute(_EXIT_USAGE, (permit_id, int(decision.at)))
+                cursor = conn.execute(
+                    _INSERT_EVENT,
+                    (
+                        event.id,
+                        event.occurred_at,
+                        event.direction.value,
+                        event.credential.value,
+                        event.reason.value,
+                        int(event.granted),
+                        event.people,
+                        event.permit_id,
+                        event.category,
+                        json.dumps(event.flags),
+                        event.note,
+                        decision.day.isoformat(),
+                    ),
+                )
+                seq = cursor.lastrowid
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot record event {event.id}: {err}") from err
+        assert seq is not None
+        return seq
+
+    def lookup(self, permit_id: bytes) -> ListedPermit | None:
+        """The synced list's entry for a permit, or None when it is not listed."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT valid_from, valid_until, revoked FROM permits WHERE id = ?", (permit_id,)
+            ).fetchone()
+        return None if row is None else ListedPermit(row[0], row[1], bool(row[2]))
+
+    def usage(self, permit_id: bytes, day: date) -> Usage:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT inside, last_entry_at, day, entries_today FROM usage WHERE permit_id = ?", (permit_id,)
+            ).fetchone()
+        if row is None:
+            return Usage()
+        return Usage(bool(row[0]), row[1], row[3] if row[2] == day.isoformat() else 0)
+
+    def keyring(self) -> Keyring:
+        with self._lock:
+            jwks = [json.loads(row[0]) for row in self.conn.execute("SELECT jwk FROM keys ORDER BY kid")]
+        try:
+            return Keyring.from_jwks({"keys": jwks})
+        except KeyringError as err:
+            raise StoreError(f"stored keys are unreadable: {err}") from err
+
+    def park(self) -> ParkSettings | None:
+        with self._lock:
+            row = self.conn.execute("SELECT settings FROM park WHERE id = 1").fetchone()
+        if row is None:
+            return None
+        try:
+            return ParkSettings.model_validate_json(row[0])
+        except ValidationError as err:
+            raise StoreError(f"stored park settings are unreadable: {err}") from err
+
+    def local_counts(self, park: ParkSettings, day: date) -> tuple[int, int]:
+        """(people inside, entries on ``day``) = the server's snapshot + this gate's events it had not counted."""
+        # events uploaded after the snapshot was counted (or not uploaded yet) are not in the server's numbers
+        since = park.counted_at
+        with self._lock:
+            entries, exits, entries_day = self.conn.execute(
+                "SELECT "
+                " coalesce(sum(CASE WHEN direction = 'entry' THEN people END), 0),"
+                " coalesce(sum(CASE WHEN direction = 'exit' THEN people END), 0),"
+                " coalesce(sum(CASE WHEN direction = 'entry' AND day = ? THEN people END), 0) "
+                "FROM events WHERE granted = 1 AND (uploaded_at IS NULL OR uploaded_at > ?)",
+                (day.isoformat(), since),
+            ).fetchone()
+        snapshot_today = park.entries_today if local_day(park.counted_at, park) == day else 0
+        return max(0, park.occupancy + entries - exits), snapshot_today + entries_day
+
+    def view(self, policy: Policy) -> StoreView:
+        """The read-only LocalState that decide() reads, over this store."""
+        return StoreView(self, policy)
+
+    # -- sync
+
+    def apply_sync_page(self, page: SyncPage) -> None:
+        """Apply one page of the server's change feed and its cursor, in one transaction.
+
+        Bad content (a permit id that is not one, an unreadable key) raises StoreError and changes nothing.
+        """
+        columns = page.permits
+        ids = permit_ids_to_bytes(columns.id)
+        keyring = None
+        if page.keys is not None:
+            try:
+                keyring = Keyring.from_jwks({"keys": page.keys})
+            except KeyringError as err:
+                raise StoreError(f"sync page has a bad key: {err}") from err
+        try:
+            with self.transaction() as conn:
+                if ids:
+                    conn.executemany(
+                        _UPSERT_PERMIT, zip(ids, columns.valid_from, columns.valid_until, columns.revoked, strict=True)
+                    )
+                if keyring is not None:
+                    conn.execute("DELETE FROM keys")
+                    trusted = keyring.keys()
+                    conn.executemany(
+                        "INSERT INTO keys (kid, jwk) VALUES (?, ?)", [(k.kid, json.dumps(k.to_jwk())) for k in trusted]
+                    )
+                if page.park is not None:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO park (id, settings, received_at) VALUES (1, ?, ?)",
+                        (page.park.model_dump_json(), time.time()),
+                    )
+                conn.execute("UPDATE sync_state SET cursor = ? WHERE id = 1", (page.cursor,))
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot apply sync page: {err}") from err
+
+    def sync_state(self) -> SyncState:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT cursor, last_sync_at, last_attempt_at, last_error FROM sync_state WHERE id = 1"
+            ).fetchone()
+        return SyncState(*row)
+
+    def note_sync(self, ok: bool, error: str | None = None, at: float | None = None) -> None:
+        """Record the end of a sync cycle: success sets last_sync_at, a failure keeps it and stores the error."""
+        at = time.time() if at is None else at
+        try:
+            with self.transaction() as conn:
+                if ok:
+                    conn.execute(
+                        "UPDATE sync_state SET last_sync_at = ?, last_attempt_at = ?, last_error = NULL WHERE id = 1",
+                        (at, at),
+                    )
+                else:
+                    conn.execute("UPDATE sync_state SET last_attempt_at = ?, last_error = ? WHERE id = 1", (at, error))
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot record sync state: {err}") from err
+
+    def pending_events(self, limit: int) -> list[GateEvent]:
+        """The oldest events the server has not accepted yet, in the order they happened."""
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE uploaded_at IS NULL ORDER BY seq LIMIT ?", (limit,)
+            ).fetchall()
+        return [_event_from_row(row) for row in rows]
+
+    def mark_uploaded(self, ids: Sequence[str], at: float | None = None) -> int:
+        """Mark events as accepted by the server; returns how many were pending."""
+        at = time.time() if at is None else at
+        try:
+            with self.transaction() as conn:
+                cursor = conn.executemany(
+                    "UPDATE events SET uploaded_at = ? WHERE id = ? AND uploaded_at IS NULL",
+                    [(at, event_id) for event_id in ids],
+                )
+                return cursor.rowcount
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot mark events uploaded: {err}") from err
+
+    # -- reading back
+
+    def events(self, after_seq: int = 0, limit: int = -1) -> list[GateEvent]:
+        """Events in the order they happened, after ``after_seq``."""
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
+            ).fetchall()
+        return [_event_from_row(row) for row in rows]
+
+    def outbox_depth(self) -> int:
+        with self._lock:
+            count: int = self.conn.execute("SELECT count(*) FROM events WHERE uploaded_at IS NULL").fetchone()[0]
+        return count
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for ``qaqpa-gate status`` and health pages."""
+        with self._lock:
+            permits, revoked = self.conn.execute("SELECT count(*), coalesce(sum(revoked), 0) FROM permits").fetchone()
+            events, pending = self.conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE uploaded_at IS NULL) FROM events"
+            ).fetchone()
+            keys = self.conn.execute("SELECT count(*) FROM keys").fetchone()[0]
+        state = self.sync_state()
+        park = self.park()
+        return {
+            "path": str(self.path),
+            "permits": permits,
+            "revoked": revoked,
+            "keys": keys,
+            "park": park.slug if park else None,
+            "events": events,
+            "outbox": pending,
+            "cursor": state.cursor,
+            "last_sync_at": state.last_sync_at,
+            "last_error": state.last_error,
+        }
+
+
+class StoreView:
+    """decide()'s LocalState over a GateStore; keys and park settings are re-read only after the file changed."""
+
+    def __init__(self, store: GateStore, policy: Policy) -> None:
+        self._store = store
+        self._policy = policy
+        self._version = -1
+        self._keyring = Keyring()
+        self._park: ParkSettings | None = None
+
+    def refresh(self) -> None:
+        """Re-read keys and park settings if another connection committed since the last look."""
+        version = self._store.data_version()
+        if version != self._version:
+            self._keyring = self._store.keyring()
+            self._park = self._store.park()
+            self._version = version
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._keyring
+
+    @property
+    def park(self) -> ParkSettings | None:
+        return self._park
+
+    def listed(self, permit_id: bytes) -> ListedPermit | None:
+        return self._store.lookup(permit_id)
+
+    def usage(self, permit_id: bytes, day: date) -> Usage:
+        return self._store.usage(permit_id, day)
+
+    def occupancy(self, day: date) -> tuple[int, int]:
+        if self._park is None:
+            return 0, 0
+        return self._store.local_counts(self._park, day)
