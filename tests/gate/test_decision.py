@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from protocol import Direction, ParkSettings, Reason, SigningKey
-
 from gate.credentials import CardCredential, PlateCredential, QrCredential
 from gate.decision import Decision, decide, local_day
 from gate.events import make_event
 from gate.store import GateStore
-from tests.gate.conftest import NOW, PARK, entry_policy, exit_policy, make_permit, sync_page, token
+from protocol import Direction, ParkSettings, Reason, SigningKey
+from tests.gate.world import NOW, PARK, entry_policy, exit_policy, make_permit, sync_page, token
 
 
 def enter(store: GateStore, text: str, now: float = NOW) -> Decision:

@@ -1,0 +1,69 @@
+"""Building real permits, tokens and sync pages for gate tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gate.decision import Policy
+from protocol import (
+    Direction,
+    ParkSettings,
+    Permit,
+    PermitColumns,
+    SigningKey,
+    SyncPage,
+    encode_token,
+    new_permit_id,
+)
+
+PARK = "altyn-emel"
+NOW = 1_750_000_000  # 2025-06-15 20:06:40 Asia/Almaty
+
+
+def make_permit(**overrides: Any) -> Permit:
+    fields: dict[str, Any] = {
+        "id": new_permit_id(),
+        "park": PARK,
+        "valid_from": NOW - 3600,
+        "valid_until": NOW + 86400,
+        "party": (2, 1, 0),
+        "issued_at": NOW - 7200,
+        "entries_per_day": 0,
+        "category": "standard",
+    }
+    fields.update(overrides)
+    return Permit(**fields)
+
+
+def sync_page(
+    cursor: str = "1",
+    permits: list[tuple[Permit, bool]] | None = None,
+    keys: list[SigningKey] | None = None,
+    park: ParkSettings | None = None,
+    complete: bool = True,
+) -> SyncPage:
+    permits = permits or []
+    return SyncPage(
+        cursor=cursor,
+        complete=complete,
+        park=park,
+        keys=None if keys is None else [key.public.to_jwk() for key in keys],
+        permits=PermitColumns(
+            id=[p.id_text for p, _ in permits],
+            valid_from=[p.valid_from for p, _ in permits],
+            valid_until=[p.valid_until for p, _ in permits],
+            revoked=[revoked for _, revoked in permits],
+        ),
+    )
+
+
+def entry_policy() -> Policy:
+    return Policy(park=PARK, direction=Direction.ENTRY, clock_skew_s=300, passback_timeout_s=43200)
+
+
+def exit_policy() -> Policy:
+    return Policy(park=PARK, direction=Direction.EXIT, clock_skew_s=300, passback_timeout_s=43200)
+
+
+def token(permit: Permit, key: SigningKey) -> str:
+    return encode_token(permit, key)
