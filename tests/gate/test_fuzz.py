@@ -95,7 +95,7 @@ claims_changes = st.fixed_dictionaries(
 def test_altered_claims_resigned_with_an_untrusted_key(
     store: GateStore, changes: dict[str, object], signer: SigningKey
 ) -> None:
-    forged = Permit(**{**GENUINE.__dict__, **changes})  # type: ignore[arg-type]
+    forged = Permit(**{**GENUINE.__dict__, **changes})
     check(listed(store), encode_token(forged, signer))
 
 
@@ -103,7 +103,7 @@ def test_altered_claims_resigned_with_an_untrusted_key(
 @given(changes=claims_changes)
 def test_altered_claims_under_the_genuine_signature(store: GateStore, changes: dict[str, object]) -> None:
     """Swap in another payload but keep the genuine protected header and signature."""
-    forged = Permit(**{**GENUINE.__dict__, **changes})  # type: ignore[arg-type]
+    forged = Permit(**{**GENUINE.__dict__, **changes})
     cose = cbor2.loads(b45decode(GENUINE_TOKEN[4:]))
     protected, unprotected, _payload, signature = cose.value
     swapped = cbor2.CBORTag(18, [protected, unprotected, cbor2.dumps(forged.claims()), signature])
