@@ -1,0 +1,63 @@
+"""Permits: issue, read, revoke, and the QR image visitors carry."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+from fastapi import APIRouter, Response, status
+from qrcode.constants import ERROR_CORRECT_M
+
+from server.api.deps import ConnDep, CurrentUser, SigningKeyDep
+from server.api.schemas import PermitCreate, PermitPublic
+from server.parks import get_park, get_park_by_id
+from server.permits import get_permit, issue_permit, revoke_permit
+
+router = APIRouter(tags=["permits"])
+
+
+@router.post("/permits", status_code=status.HTTP_201_CREATED)
+def add_permit(conn: ConnDep, user: CurrentUser, key: SigningKeyDep, body: PermitCreate) -> PermitPublic:
+    """Issue a signed permit; ``token`` is the QR text (permit token v1)."""
+    park = get_park(conn, body.park)
+    user.require_read(park)  # every role of the park may issue (rangers at the office)
+    record = issue_permit(
+        conn,
+        key,
+        park,
+        body.valid_from,
+        body.valid_until,
+        body.party,
+        plate=body.plate,
+        entries_per_day=body.entries_per_day,
+        category=body.category,
+    )
+    return PermitPublic(**record.public())
+
+
+@router.get("/permits/{permit_id}")
+def read_permit(conn: ConnDep, user: CurrentUser, permit_id: str) -> PermitPublic:
+    record = get_permit(conn, permit_id)
+    user.require_read(get_park_by_id(conn, record.park_id))
+    return PermitPublic(**record.public())
+
+
+@router.get("/permits/{permit_id}/qr.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
+def read_permit_qr(conn: ConnDep, user: CurrentUser, permit_id: str) -> Response:
+    """The permit's QR code (error correction M) as PNG."""
+    record = get_permit(conn, permit_id)
+    user.require_read(get_park_by_id(conn, record.park_id))
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=8, border=4)
+    code.add_data(record.token)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer)
+    return Response(buffer.getvalue(), media_type="image/png")
+
+
+@router.post("/permits/{permit_id}/revoke")
+def revoke(conn: ConnDep, user: CurrentUser, permit_id: str) -> PermitPublic:
+    """Revoke a permit; gates learn it on their next sync. Revoking twice is harmless."""
+    record = get_permit(conn, permit_id)
+    user.require_read(get_park_by_id(conn, record.park_id))
+    return PermitPublic(**revoke_permit(conn, record.id).public())

@@ -1,0 +1,117 @@
+"""Request and response bodies of the user-facing API (the gate's live in ``protocol``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+
+from protocol import Direction
+
+Slug = Annotated[
+    StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lowercase letters, digits, dashes")
+]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Count = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+UnixSeconds = Annotated[StrictInt, Field(ge=0, le=2**40)]
+
+
+class Body(BaseModel):
+    # numbers and text are strict ("5" is not 5, true is not 1); unknown fields are a mistake worth reporting
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParkCreate(Body):
+    slug: Slug
+    name: Name
+    capacity: Count = 0
+    daily_quota: Count = 0
+    timezone: StrictStr = "Asia/Almaty"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r}") from err
+        return value
+
+
+class ParkPublic(BaseModel):
+    slug: str
+    name: str
+    timezone: str
+    capacity: int
+    daily_quota: int
+
+
+class GateCreate(Body):
+    slug: Slug
+    name: Name
+    direction: Direction
+
+
+class GatePublic(BaseModel):
+    park: str
+    slug: str
+    name: str
+    direction: Direction
+
+
+class DeviceToken(BaseModel):
+    device_token: str
+
+
+class PermitCreate(Body):
+    park: Slug
+    valid_from: UnixSeconds
+    valid_until: UnixSeconds
+    party: tuple[Count, Count, Count] = Field(description="[adults, children, exempt]")
+    plate: Annotated[StrictStr, Field(min_length=1, max_length=16)] | None = None
+    entries_per_day: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
+    category: Annotated[StrictStr, Field(pattern=r"^[a-z0-9_-]{1,32}$")] = "standard"
+
+
+class PermitPublic(BaseModel):
+    id: str
+    token: str
+    park: str
+    valid_from: int
+    valid_until: int
+    party: list[int]
+    plate: str | None
+    entries_per_day: int
+    category: str
+    issued_at: int
+    kid: str
+    revoked: bool
+    revoked_at: int | None
+
+
+class Occupancy(BaseModel):
+    park: str
+    inside: int
+    entries_today: int
+    capacity: int
+    daily_quota: int
+    at: int
+
+
+class StatsPoint(BaseModel):
+    start: int
+    entries: int
+    exits: int
+    admitted: int
+    refused: dict[str, int]
+
+
+class Stats(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    park: str
+    bucket: str
+    from_: int = Field(alias="from")
+    to: int
+    series: list[StatsPoint]

@@ -1,0 +1,62 @@
+"""``create_app(settings)``: migrate the database, load the signing key, mount the API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from protocol import EventBatch
+from server.api import api_router
+from server.config import Settings
+from server.db import make_engine, upgrade
+from server.errors import ServerError
+from server.limits import BodySizeLimit
+from server.signing import load_or_create_key, publish_key
+
+API_PREFIX = "/api/v1"
+
+
+async def _server_error(_request: Request, exc: Exception) -> JSONResponse:
+    status_code = exc.status_code if isinstance(exc, ServerError) else 500
+    return JSONResponse({"detail": str(exc)}, status_code=status_code)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The server app on ``settings``; the database is upgraded and the signing key published first."""
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    key = load_or_create_key(settings.data_dir)
+    with engine.begin() as conn:
+        publish_key(conn, key)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="Qaqpa server", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.signing_key = key
+    app.include_router(api_router, prefix=API_PREFIX)
+    app.add_exception_handler(ServerError, _server_error)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    # /gate/events reads its body itself (orjson, for speed); publish the schema it takes all the same
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            batch = EventBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(batch.pop("$defs", {}))
+            components["EventBatch"] = batch
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

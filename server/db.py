@@ -1,0 +1,174 @@
+"""Engine creation, the schema (SQLAlchemy Core tables) and ``upgrade`` to the newest Alembic revision.
+
+The tables here and the Alembic revisions in ``server/migrations/versions`` describe the same schema;
+``tests/server/test_migrations.py`` fails when they drift apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+metadata = sa.MetaData()
+
+parks = sa.Table(
+    "parks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("slug", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("daily_quota", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+gates = sa.Table(
+    "gates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("park_id", sa.Integer, sa.ForeignKey("parks.id"), nullable=False),
+    sa.Column("slug", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("direction", sa.String(8), nullable=False),
+    # sha256 hex of the device token; the token itself is shown once and never stored
+    sa.Column("device_token_hash", sa.String(64), nullable=True, unique=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("park_id", "slug", name="uq_gates_park_slug"),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("park_id", sa.Integer, sa.ForeignKey("parks.id"), nullable=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+access_tokens = sa.Table(
+    "access_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.String(64), primary_key=True),
+    sa.Column("public_key", sa.LargeBinary(32), nullable=False),
+    sa.Column("not_before", sa.BigInteger, nullable=True),
+    sa.Column("not_after", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# Change sequence numbers come from this table's autoincrement key: it works the same on SQLite and
+# PostgreSQL and across processes. Writers of permits hold a lock from allocation to commit (see
+# ``server.permits``) so numbers become visible in order and a gate's cursor never skips a change.
+change_seq = sa.Table(
+    "change_seq",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("permit_id", sa.String(16), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+permits = sa.Table(
+    "permits",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),  # protocol.permit_id_text
+    sa.Column("park_id", sa.Integer, sa.ForeignKey("parks.id"), nullable=False),
+    sa.Column("valid_from", sa.BigInteger, nullable=False),
+    sa.Column("valid_until", sa.BigInteger, nullable=False),
+    sa.Column("adults", sa.Integer, nullable=False),
+    sa.Column("children", sa.Integer, nullable=False),
+    sa.Column("exempt", sa.Integer, nullable=False),
+    sa.Column("plate", sa.String(16), nullable=True),
+    sa.Column("entries_per_day", sa.Integer, nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("issued_at", sa.BigInteger, nullable=False),
+    sa.Column("kid", sa.String(64), nullable=False),
+    sa.Column("token", sa.Text, nullable=False),
+    sa.Column("revoked", sa.Boolean, nullable=False),
+    sa.Column("revoked_at", sa.BigInteger, nullable=True),
+    sa.Column("change_seq", sa.BigInteger, nullable=False, unique=True),
+    sa.Index("ix_permits_park_change", "park_id", "change_seq"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),  # gate-made UUIDv7
+    sa.Column("park_id", sa.Integer, sa.ForeignKey("parks.id"), nullable=False),
+    sa.Column("gate_id", sa.Integer, sa.ForeignKey("gates.id"), nullable=False),
+    sa.Column("occurred_at", sa.BigInteger, nullable=False),  # unix ms, gate clock
+    sa.Column("direction", sa.String(8), nullable=False),
+    sa.Column("credential", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("granted", sa.Boolean, nullable=False),
+    sa.Column("people", sa.Integer, nullable=False),
+    sa.Column("permit_id", sa.String(64), nullable=True),
+    sa.Column("category", sa.String(32), nullable=True),
+    sa.Column("flags", sa.String(64), nullable=False),  # comma-separated protocol flags
+    sa.Column("note", sa.String(500), nullable=True),
+    sa.Column("received_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_events_park_time", "park_id", "occurred_at"),
+)
+
+# Hourly roll-up of events, kept up to date at ingest, so stats and occupancy read a few rows per hour
+# instead of every event. An hour in UTC is an hour in the park's UTC+5 too.
+event_counts = sa.Table(
+    "event_counts",
+    metadata,
+    sa.Column("park_id", sa.Integer, sa.ForeignKey("parks.id"), primary_key=True),
+    sa.Column("hour", sa.BigInteger, primary_key=True),  # unix seconds at the start of the UTC hour
+    sa.Column("direction", sa.String(8), primary_key=True),
+    sa.Column("reason", sa.String(32), primary_key=True),
+    sa.Column("events", sa.BigInteger, nullable=False),
+    sa.Column("people", sa.BigInteger, nullable=False),
+)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets gates read (sync) while events are written; busy_timeout makes concurrent writers wait
+    # for the lock instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL, a busy timeout and foreign keys on every connection."""
+    engine = sa.create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+        if engine.url.database:
+            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic config built in code, so migrations run from an installed package without alembic.ini."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the database to the newest schema revision (idempotent)."""
+    command.upgrade(alembic_config(engine), "head")

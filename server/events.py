@@ -1,0 +1,85 @@
+"""Ingest of gate events: idempotent by the gate-made event id, with the hourly roll-up kept in step."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from protocol import EventBatch, EventBatchResult
+from server.db import event_counts, events
+from server.parks import Gate
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    # ON CONFLICT is dialect syntax; both dialects SQLAlchemy offers it for are the two we run on
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def ingest(conn: Connection, gate: Gate, batch: EventBatch, now: int | None = None) -> EventBatchResult:
+    """Store the events the server does not have yet; report which ids were new and which duplicates."""
+    received_at = int(time.time()) if now is None else now
+    rows = [
+        {
+            "id": e.id,
+            "park_id": gate.park_id,
+            "gate_id": gate.id,
+            "occurred_at": e.occurred_at,
+            "direction": e.direction.value,
+            "credential": e.credential.value,
+            "reason": e.reason.value,
+            "granted": e.granted,
+            "people": e.people,
+            "permit_id": e.permit_id,
+            "category": e.category,
+            "flags": ",".join(e.flags),
+            "note": e.note,
+            "received_at": received_at,
+        }
+        for e in batch.events
+    ]
+    stmt = _insert(conn, events).on_conflict_do_nothing(index_elements=[events.c.id]).returning(events.c.id)
+    new_ids = set(conn.execute(stmt, rows).scalars().all())
+    counted: set[str] = set()
+    totals: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for e in batch.events:
+        if e.id in new_ids and e.id not in counted:
+            counted.add(e.id)
+            total = totals[(e.occurred_at // 3_600_000 * 3600, e.direction.value, e.reason.value)]
+            total[0] += 1
+            total[1] += e.people
+    if totals:
+        upsert = _insert(conn, event_counts)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[
+                event_counts.c.park_id,
+                event_counts.c.hour,
+                event_counts.c.direction,
+                event_counts.c.reason,
+            ],
+            set_={
+                "events": event_counts.c.events + upsert.excluded.events,
+                "people": event_counts.c.people + upsert.excluded.people,
+            },
+        )
+        # sorted, so concurrent batches lock roll-up rows in the same order and cannot deadlock
+        conn.execute(
+            upsert,
+            [
+                {"park_id": gate.park_id, "hour": hour, "direction": d, "reason": r, "events": n, "people": p}
+                for (hour, d, r), (n, p) in sorted(totals.items())
+            ],
+        )
+    new: list[str] = []
+    duplicates: list[str] = []
+    seen: set[str] = set()
+    for e in batch.events:
+        if e.id in seen:
+            continue
+        seen.add(e.id)
+        (new if e.id in new_ids else duplicates).append(e.id)
+    return EventBatchResult(new=new, duplicates=duplicates)
