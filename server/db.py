@@ -164,7 +164,8 @@ def alembic_config(engine: Engine) -> Config:
     """An Alembic config built in code, so migrations run from an installed package without alembic.ini."""
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # configparser treats % as interpolation; URLs carry it in escapes such as options=-csearch_path%3D...
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     config.attributes["engine"] = engine
     return config
 
