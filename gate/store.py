@@ -7,8 +7,6 @@ decision path's readers work side by side, and neither waits on the other's Pyth
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import sqlite3
 import threading
@@ -17,9 +15,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 from sqlite_utils import Database
 
@@ -29,14 +29,12 @@ from gate.migrations import MIGRATIONS
 from protocol import Direction, GateEvent, Keyring, KeyringError, ParkSettings, SyncPage
 
 BUSY_TIMEOUT_MS = 10_000
+CACHE_KIB = 32_768  # the permit b-tree's hot pages; 1M permits is ~30 MB on disk
 _PERMIT_ID_CHARS = 16
 _PERMIT_ID_BYTES = 10
 
-_UPSERT_PERMIT = (
-    "INSERT INTO permits (id, valid_from, valid_until, revoked) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (id) DO UPDATE SET valid_from = excluded.valid_from, valid_until = excluded.valid_until, "
-    "revoked = excluded.revoked"
-)
+# a page carries every column of a changed permit, so replacing the row is an upsert (and cheaper than ON CONFLICT)
+_UPSERT_PERMIT = "INSERT OR REPLACE INTO permits (id, valid_from, valid_until, revoked) VALUES (?, ?, ?, ?)"
 _ENTRY_USAGE = (
     "INSERT INTO usage (permit_id, inside, last_entry_at, day, entries_today) VALUES (?, 1, ?, ?, 1) "
     "ON CONFLICT (permit_id) DO UPDATE SET inside = 1, last_entry_at = excluded.last_entry_at, "
@@ -61,16 +59,33 @@ class SyncState:
     last_error: str | None
 
 
+def _base32_table() -> np.ndarray[Any, np.dtype[np.uint8]]:
+    table = np.full(256, 255, dtype=np.uint8)
+    for value, char in enumerate(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"):
+        table[char] = value
+        table[ord(chr(char).lower())] = value
+    return table
+
+
+_BASE32 = _base32_table()
+
+
 def permit_ids_to_bytes(ids: Sequence[str]) -> list[bytes]:
-    """Permit id texts → 10-byte ids, in bulk: one base32 decode of the joined text (16 chars = 10 bytes)."""
+    """Permit id texts → 10-byte ids, in bulk (a page has 50k): base32 decoded with numpy, 16 chars = 80 bits."""
     if not ids:
         return []
     if any(len(text) != _PERMIT_ID_CHARS for text in ids):
         raise StoreError("a permit id has 16 characters")
     try:
-        raw = base64.b32decode("".join(ids).upper())
-    except (binascii.Error, ValueError) as err:
+        chars = np.frombuffer("".join(ids).encode("ascii"), dtype=np.uint8)
+    except UnicodeEncodeError as err:
         raise StoreError("a permit id is not base32") from err
+    values = _BASE32[chars]
+    if (values == 255).any():
+        raise StoreError("a permit id is not base32")
+    # each character carries 5 bits: keep the low 5 of each byte's 8, then pack 80 bits into 10 bytes
+    bits = np.unpackbits(values.reshape(-1, _PERMIT_ID_CHARS, 1), axis=2)[:, :, 3:]
+    raw = np.packbits(bits.reshape(-1, _PERMIT_ID_CHARS * 5), axis=1).tobytes()
     n = _PERMIT_ID_BYTES
     return [raw[i : i + n] for i in range(0, len(raw), n)]
 
@@ -106,6 +121,7 @@ class GateStore:
                 raise StoreError(f"{self.path}: cannot switch to WAL (journal_mode is {mode})")
             # FULL: a committed event survives a power cut, which a barrier that already opened needs
             conn.execute("PRAGMA synchronous = FULL")
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             self.db = Database(conn)
         except (OSError, sqlite3.Error) as err:
             raise StoreError(f"cannot open store {self.path}: {err}") from err
@@ -290,9 +306,12 @@ class GateStore:
         try:
             with self.transaction() as conn:
                 if ids:
-                    conn.executemany(
-                        _UPSERT_PERMIT, zip(ids, columns.valid_from, columns.valid_until, columns.revoked, strict=True)
+                    # in key order the b-tree is walked once from left to right instead of at random
+                    rows = sorted(
+                        zip(ids, columns.valid_from, columns.valid_until, columns.revoked, strict=True),
+                        key=itemgetter(0),
                     )
+                    conn.executemany(_UPSERT_PERMIT, rows)
                 if keyring is not None:
                     conn.execute("DELETE FROM keys")
                     trusted = keyring.keys()
