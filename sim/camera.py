@@ -85,14 +85,14 @@ class SimCamera:
 
     def present(self, text: str, style: Style | None = None, frames: int | None = None) -> Presentation:
         """Queue a visitor presenting ``text``; the style is drawn at random when not given."""
+        if frames is not None and frames < 1:
+            raise RenderError("a presentation needs at least one frame")
         qr_modules(text)  # a text that cannot be a QR fails here, in the caller's thread
         if style is None:
             style = "phone" if self._rng.random() < 0.7 else "paper"
         if frames is None:
             low, high = self.frames_per_presentation
             frames = int(self._rng.integers(low, high + 1))
-        if frames < 1:
-            raise RenderError("a presentation needs at least one frame")
         presentation = Presentation(text, style, frames)
         self._queue.put(presentation)
         return presentation
