@@ -16,6 +16,7 @@ import numpy as np
 from protocol import Permit, Reason, SigningKey, encode_token, new_permit_id
 from protocol.base45 import ALPHABET, b45decode
 from protocol.permit import PREFIX
+from sim.errors import ScenarioError
 
 ADMITTED = frozenset({Reason.GRANTED.value, Reason.GRANTED_UNLISTED.value})
 
@@ -109,13 +110,15 @@ class Timing:
 
 
 def _kind_counts(total: int) -> dict[str, int]:
+    if total < 1:
+        raise ScenarioError(f"a day needs at least one visitor, not {total}")
     counts = {kind: int(share * total) for kind, share in KINDS.items()}
     if total >= len(KINDS):
         for kind in counts:  # a small run still shows every kind once
             counts[kind] = max(1, counts[kind])
     counts["valid"] += total - sum(counts.values())
     if counts["valid"] < 0:
-        raise ValueError(f"{total} visitors are too few for this mix")
+        raise ScenarioError(f"{total} visitors are too few for this mix")
     return counts
 
 
@@ -225,4 +228,4 @@ def alter_signature(token: str, rng: np.random.Generator) -> str:
         except ValueError:
             continue
         return PREFIX + candidate
-    raise ValueError("could not alter the token's signature")
+    raise ScenarioError("could not alter the token's signature")
