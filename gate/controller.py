@@ -1,0 +1,207 @@
+"""The gate controller: camera thread → credential queue → decision thread, plus the sync loop.
+
+    camera thread    frame source → decode_qr → debounce by text → QrCredential on the queue
+    decision thread  queue → decide() (pure) → store.record (event + usage, committed) → relay/lights → listeners
+    sync thread      SyncLoop with its own store connection; the decision thread never waits on it
+
+Other readers (RFID, plates, a ranger's manual open) put credentials on the same queue with ``submit``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from gate.actuators import Actuators
+from gate.config import GateConfig
+from gate.credentials import Credential, QrCredential
+from gate.decision import Decision, Policy, decide
+from gate.errors import GateError
+from gate.events import FLAG_OFFLINE, make_event
+from gate.frames import FrameSource, open_frame_source
+from gate.qr import decode_qr
+from gate.store import GateStore
+from gate.sync import SyncClient, SyncLoop
+from protocol import GateEvent
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Decision, GateEvent], None]
+FRAME_TIMEOUT_S = 0.2
+QUEUE_TIMEOUT_S = 0.2
+
+
+class Debouncer:
+    """The same QR text seen again within ``window_s`` is the same presentation, not a second one."""
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._seen: dict[str, float] = {}
+
+    def fresh(self, text: str, now: float) -> bool:
+        """Whether ``text`` seen at monotonic time ``now`` is a new presentation."""
+        last = self._seen.get(text)
+        self._seen[text] = now
+        if len(self._seen) > 256:  # forget what is long gone so the map stays small
+            self._seen = {t: at for t, at in self._seen.items() if now - at < self.window_s}
+        return last is None or now - last >= self.window_s
+
+
+class GateController:
+    """One gate lane. ``start()`` runs its threads; ``stop()`` ends them and closes the devices."""
+
+    def __init__(
+        self,
+        config: GateConfig,
+        frame_source: FrameSource | None = None,
+        pin_factory: Any | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self.config = config
+        self.store = GateStore(config.gate.db_path)
+        self.policy = Policy(
+            park=config.gate.park,
+            direction=config.gate.direction,
+            clock_skew_s=config.gate.clock_skew_s,
+            passback_timeout_s=config.gate.passback_timeout_s,
+        )
+        self._view = self.store.view(self.policy)
+        self._frames = frame_source
+        self._pin_factory = pin_factory
+        self._actuators: Actuators | None = None
+        self._sync_store = GateStore(config.gate.db_path)  # its own connection: see gate.store
+        self.sync = SyncLoop(SyncClient(config, self._sync_store, client=http_client), config.server.sync_interval_s)
+        self._queue: queue.Queue[Credential] = queue.Queue(maxsize=64)
+        self._listeners: list[Listener] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._debounce = Debouncer(config.gate.debounce_s)
+        self.decisions = 0
+        self.frames = 0
+        self.camera_error: str | None = None
+
+    def add_listener(self, callback: Listener) -> None:
+        """Call ``callback(decision, event)`` on the decision thread after each decision was recorded."""
+        self._listeners.append(callback)
+
+    def submit(self, credential: Credential) -> None:
+        """Put a credential on the decision queue (readers other than the camera, manual opens, tests)."""
+        self._queue.put(credential)
+
+    def start(self) -> None:
+        if self._threads:
+            return
+        self._stop.clear()
+        self._actuators = Actuators(self.config.relay, self.config.lights, self._pin_factory)
+        if self._frames is None:
+            self._frames = open_frame_source(self.config.camera)
+        self._threads = [
+            threading.Thread(target=self._camera_loop, name="gate-camera", daemon=True),
+            threading.Thread(target=self._decision_loop, name="gate-decide", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        self.sync.start()
+
+    def stop(self) -> None:
+        """Stop reading, finish the credentials already queued, stop syncing, close devices."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(10.0)
+        self._threads = []
+        self.sync.stop()
+        if self._frames is not None:
+            self._frames.close()
+        if self._actuators is not None:
+            self._actuators.close()
+            self._actuators = None
+
+    def close(self) -> None:
+        """Stop if running and close the store connections and the sync client."""
+        self.stop()
+        self.sync.client.close()
+        self._sync_store.close()
+        self.store.close()
+
+    def status(self) -> dict[str, Any]:
+        """Health for rangers and the simulator: online, last sync, outbox depth, cursor, counts."""
+        state = self.store.sync_state()
+        return {
+            "gate": self.config.gate.name,
+            "park": self.config.gate.park,
+            "direction": self.config.gate.direction.value,
+            "online": self.sync.online,
+            "last_sync_at": state.last_sync_at,
+            "last_error": state.last_error,
+            "cursor": state.cursor,
+            "outbox": self.store.outbox_depth(),
+            "decisions": self.decisions,
+            "frames": self.frames,
+            "queued": self._queue.qsize(),
+            "camera_error": self.camera_error,
+        }
+
+    # -- threads
+
+    def _camera_loop(self) -> None:
+        assert self._frames is not None
+        while not self._stop.is_set():
+            try:
+                frame = self._frames.read(FRAME_TIMEOUT_S)
+                if frame is None:
+                    continue
+                self.frames += 1
+                texts = decode_qr(frame)
+            except GateError as err:
+                # a camera that fails keeps the lane alive for other readers; retry after a pause
+                self.camera_error = str(err)
+                log.error("camera: %s", err)
+                self._stop.wait(1.0)
+                continue
+            now = time.monotonic()
+            for text in texts:
+                if self._debounce.fresh(text, now):
+                    self._queue.put(QrCredential(text))
+
+    def _decision_loop(self) -> None:
+        # drain what is queued even after stop was asked, so no presented credential is lost
+        while not (self._stop.is_set() and self._queue.empty()):
+            try:
+                credential = self._queue.get(timeout=QUEUE_TIMEOUT_S)
+            except queue.Empty:
+                continue
+            try:
+                self.handle(credential)
+            except GateError as err:
+                log.error("decision failed, barrier stays closed: %s", err)
+
+    def handle(self, credential: Credential) -> Decision:
+        """Decide, record, then actuate — in that order — and tell the listeners. Runs on the decision thread."""
+        self._view.refresh()
+        decision = decide(credential, self._view, time.time())
+        flags = () if self.sync.online else (FLAG_OFFLINE,)
+        event = make_event(decision, flags)
+        self.store.record(decision, event)  # committed before the barrier moves
+        if self._actuators is not None:
+            self._actuators.show(decision)
+        self.decisions += 1
+        log.info(
+            "%s %s %s people=%d %s",
+            event.direction.value,
+            event.reason.value,
+            event.permit_id,
+            event.people,
+            decision.detail,
+        )
+        for listener in self._listeners:
+            try:
+                listener(decision, event)
+            except Exception:
+                log.exception("decision listener %r failed", listener)
+        return decision
