@@ -1,0 +1,93 @@
+"""Issuing, reading, revoking permits and their QR codes; bad input changes nothing."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from protocol import Keyring, verify_token
+from tests.server.conftest import World
+
+
+def test_an_issued_token_verifies_with_the_published_keys_alone(world: World) -> None:
+    issued = world.issue(plate="123 abc-02", entries_per_day=2, category="student")
+    keyring = Keyring.from_jwks(world.client.get("/api/v1/keys").json())
+    verified = verify_token(issued["token"], keyring)
+    permit = verified.permit
+    assert permit.id_text == issued["id"]
+    assert (permit.park, permit.party, permit.plate) == ("altyn", (2, 1, 0), "123ABC02")
+    assert (permit.valid_from, permit.valid_until) == (1_700_000_000, 1_900_000_000)
+    assert (permit.entries_per_day, permit.category) == (2, "student")
+    assert verified.kid == issued["kid"]
+
+
+def test_read_and_revoke(world: World) -> None:
+    issued = world.issue()
+    url = f"/api/v1/permits/{issued['id']}"
+    assert world.client.get(url, headers=world.ranger).json() == issued
+    revoked = world.client.post(f"{url}/revoke", headers=world.ranger)
+    assert revoked.status_code == 200
+    assert revoked.json()["revoked"] is True
+    again = world.client.post(f"{url}/revoke", headers=world.manager)
+    assert again.json()["revoked_at"] == revoked.json()["revoked_at"]
+    assert world.client.get(url, headers=world.admin).json()["revoked"] is True
+
+
+def test_qr_png_carries_the_token(world: World) -> None:
+    issued = world.issue()
+    response = world.client.get(f"/api/v1/permits/{issued['id']}/qr.png", headers=world.ranger)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(response.content)).convert("L"))
+    assert [barcode.text for barcode in decoded] == [issued["token"]]
+
+
+def test_unknown_and_malformed_permit_ids(world: World) -> None:
+    assert world.client.get("/api/v1/permits/aaaaaaaaaaaaaaaa", headers=world.admin).status_code == 404
+    response = world.client.get("/api/v1/permits/not-an-id", headers=world.admin)
+    assert response.status_code == 422
+    assert "not a permit id" in response.json()["detail"]
+
+
+GOOD: dict[str, Any] = {"park": "altyn", "valid_from": 1_700_000_000, "valid_until": 1_900_000_000, "party": [1, 0, 0]}
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "fragment"),
+    [
+        ({"park": "nowhere"}, 404, "no park 'nowhere'"),
+        ({"valid_from": "1700000000"}, 422, "valid_from"),
+        ({"valid_until": 1_600_000_000}, 422, "valid_until is before valid_from"),
+        ({"party": [1, 0]}, 422, "party"),
+        ({"party": [-1, 0, 0]}, 422, "party"),
+        ({"party": [0, 0, 0]}, 422, "at least one person"),
+        ({"party": [True, 0, 0]}, 422, "party"),
+        ({"entries_per_day": -1}, 422, "entries_per_day"),
+        ({"plate": ""}, 422, "plate"),
+        ({"plate": "---"}, 422, "plate has no letters or digits"),
+        ({"colour": "red"}, 422, "colour"),
+    ],
+)
+def test_bad_permit_requests_are_refused_and_change_nothing(
+    world: World, change: dict[str, Any], status: int, fragment: str
+) -> None:
+    response = world.client.post("/api/v1/permits", json={**GOOD, **change}, headers=world.admin)
+    assert response.status_code == status, response.text
+    assert fragment in response.text
+    assert world.count("permits") == 0
+    assert world.count("change_seq") == 0
+
+
+def test_malformed_json_and_missing_fields(world: World) -> None:
+    headers = {**world.admin, "Content-Type": "application/json"}
+    broken = world.client.post("/api/v1/permits", content=b'{"park": "altyn",', headers=headers)
+    assert broken.status_code == 422
+    assert "JSON" in broken.text
+    missing = world.client.post("/api/v1/permits", json={"park": "altyn"}, headers=world.admin)
+    assert missing.status_code == 422
+    assert {error["loc"][-1] for error in missing.json()["detail"]} == {"valid_from", "valid_until", "party"}
+    assert world.count("permits") == 0
