@@ -1,0 +1,94 @@
+"""``qaqpa-sim``: the simulated world on the command line. Every command has ``--help``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sim.demo import DemoOptions, run_demo
+from sim.errors import SimError
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qaqpa-sim", description="Qaqpa's simulated world.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo",
+        help="run a whole simulated park day and write a report",
+        description=(
+            "Start a real server on a temporary SQLite file, create a park with N entry gates and one exit gate, "
+            "issue permits to simulated visitors (valid, groups, expired, not yet valid, revoked, wrong park, "
+            "forged, altered, reused, issued while a gate is offline), run real gate controllers fed by "
+            "simulated cameras, cut one gate's network for a while, then compare the gates' events with the "
+            "server's. Exit status 0 only if every check holds."
+        ),
+    )
+    demo.add_argument("--gates", type=_positive_int, default=2, help="entry gates (default 2; plus one exit gate)")
+    demo.add_argument("--visitors", type=_positive_int, default=200, help="visitors in the day (default 200)")
+    demo.add_argument(
+        "--duration", type=float, default=120.0, metavar="SECONDS", help="real seconds the day lasts (default 120)"
+    )
+    demo.add_argument("--report", type=Path, metavar="FILE.json", help="write the report here")
+    demo.add_argument("--seed", type=int, default=1, help="random seed of the visitors and frames (default 1)")
+    demo.add_argument("--work-dir", type=Path, help="keep the server's and gates' files here (default: temporary)")
+    demo.add_argument(
+        "--difficulty", choices=["easy", "default", "hard"], default="default", help="how hard the camera frames are"
+    )
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    options = DemoOptions(
+        gates=args.gates,
+        visitors=args.visitors,
+        duration_s=args.duration,
+        seed=args.seed,
+        report=args.report,
+        work_dir=args.work_dir,
+        difficulty=args.difficulty,
+    )
+    report = run_demo(options)
+    checks = report["checks"]
+    print("", file=sys.stderr)
+    for name, ok in checks.items():
+        print(f"  {'ok  ' if ok else 'FAIL'}  {name.replace('_', ' ')}", file=sys.stderr)
+    visitors = report["visitors"]
+    server = report["server"]
+    print(
+        f"\n{visitors['expected_ok']}/{visitors['total']} visitors as expected; server holds {server['events']} events "
+        f"({server['entries']} people in, {server['exits']} out); lost {report['lost_events']}, "
+        f"duplicate {report['duplicate_events']}",
+        file=sys.stderr,
+    )
+    if args.report:
+        print(f"report: {args.report.resolve()}", file=sys.stderr)
+    print("demo " + ("PASSED" if report["ok"] else "FAILED"), file=sys.stderr)
+    return 0 if report["ok"] else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``qaqpa-sim``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except SimError as err:
+        print(f"qaqpa-sim: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qaqpa-sim: interrupted", file=sys.stderr)
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,556 @@
+"""``qaqpa-sim demo``: a whole park day against a real server and real gate controllers.
+
+What runs: ``qaqpa-server`` as a subprocess on a temporary SQLite file; one park (and a second one for
+wrong-park permits); N entry gates and one exit gate, each a real ``GateController`` in this process,
+fed by a ``SimCamera`` and talking to the server through its own ``FaultyLink``. Visitors (see
+``sim.visitors``) present their QR at the gates; halfway through the day one entry gate loses its
+network, keeps deciding offline and uploads its events after the link is back. At the end the gates'
+event stores are compared with the server's events one by one, and every decision with what it should
+have been. The report is JSON; the exit status is 0 only if every expectation held.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from protocol import Direction, GateEvent, permit_id_bytes
+from sim.camera import SimCamera
+from sim.errors import ScenarioError, SimError
+from sim.netfault import FaultyLink
+from sim.server_proc import ServerApi, ServerProcess, read_server_events
+from sim.visitors import (
+    Step,
+    Timing,
+    Visitor,
+    alter_signature,
+    forge_with_known_kid,
+    forge_with_unknown_key,
+    plan_visitors,
+)
+
+PARK, OTHER_PARK = "altyn-emel", "charyn"
+EXIT_GATE = "exit"
+DECISION_WAIT_S = 8.0  # a presentation the gate never answered is shown again after this long
+TRIES = 3
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    gates: int = 2
+    visitors: int = 200
+    duration_s: float = 120.0
+    seed: int = 1
+    report: Path | None = None
+    work_dir: Path | None = None  # default: a temporary directory, removed at the end
+    difficulty: str = "default"
+    progress_s: float = 5.0
+    sync_interval_s: float = 1.0
+
+
+@dataclass
+class Lane:
+    """One gate: its controller, camera, network link, and the visitor it is answering now."""
+
+    name: str
+    direction: Direction
+    link: FaultyLink
+    controller: Any = None  # gate.controller.GateController
+    source: Any = None  # gate.frames.QueueFrameSource
+    camera: SimCamera | None = None
+    queue: list[tuple[float, int, Step]] = field(default_factory=list)
+    answered: threading.Condition = field(default_factory=threading.Condition)
+    current: Step | None = None
+    decisions: list[tuple[str, bool, int]] = field(default_factory=list)  # reason, granted, people
+    stray: list[str] = field(default_factory=list)  # decisions while nobody was presenting
+    worker: threading.Thread | None = None
+
+    def on_decision(self, decision: Any, event: GateEvent) -> None:
+        """Gate listener (decision thread): the answer to whoever stands at the lane now."""
+        with self.answered:
+            self.decisions.append((event.reason.value, event.granted, event.people))
+            step = self.current
+            if step is None or step.answer is not None:
+                self.stray.append(event.reason.value)
+                return
+            step.answer = event.reason.value
+            step.answered_at = time.monotonic()
+            self.answered.notify_all()
+
+    def counts(self) -> tuple[int, Counter[str]]:
+        with self.answered:
+            admitted = sum(1 for _, granted, _ in self.decisions if granted)
+            denied = Counter(reason for reason, granted, _ in self.decisions if not granted)
+        return admitted, denied
+
+
+class Demo:
+    def __init__(self, options: DemoOptions, out: TextIO = sys.stderr) -> None:
+        if options.gates < 1:
+            raise ScenarioError("--gates must be at least 1")
+        if options.visitors < 1:
+            raise ScenarioError("--visitors must be at least 1")
+        if options.duration_s < 30:
+            raise ScenarioError("--duration must be at least 30 seconds (the day needs room for exits)")
+        self.options = options
+        self.out = out
+        self.rng = np.random.default_rng(options.seed)
+        d = options.duration_s
+        self.timing = Timing(
+            duration_s=d,
+            debounce_s=2.0,
+            passback_s=max(8.0, min(20.0, d * 0.1)),
+            cut_from_s=d * 0.35,
+            cut_to_s=d * 0.6,
+        )
+        self.entry_names = [f"entry-{i + 1}" for i in range(options.gates)]
+        self.cut_gate = self.entry_names[0]
+        self.lanes: dict[str, Lane] = {}
+        self.visitors: list[Visitor] = []
+        self.api: ServerApi | None = None
+        self.server: ServerProcess | None = None
+        self.kid = ""
+        self.api_lock = threading.Lock()
+        self._heap: list[tuple[float, int, Step]] = []
+        self._heap_cv = threading.Condition()
+        self._seq = itertools.count()
+        self._t0 = 0.0
+        self._stopping = threading.Event()
+        self.cut_log: dict[str, Any] = {}
+        self._stopped: set[str] = set()
+        self._closed: set[str] = set()
+
+    def log(self, message: str) -> None:
+        print(f"[{time.monotonic() - self._t0:6.1f}s] {message}" if self._t0 else message, file=self.out, flush=True)
+
+    # --- set-up --------------------------------------------------------------------------------------------
+
+    def _setup_server(self, work: Path) -> None:
+        self.log(f"starting qaqpa-server on a fresh SQLite file in {work / 'server'}")
+        self.server = ServerProcess(work / "server").start()
+        self.api = ServerApi(self.server.url)
+        self.api.login(self.server.admin_user, self.server.admin_password)
+        self.api.create_park(PARK, "Altyn-Emel National Park", capacity=100_000, daily_quota=100_000)
+        self.api.create_park(OTHER_PARK, "Charyn Canyon National Park")
+        keys = self.api.keys()["keys"]
+        if not keys:
+            raise ScenarioError("the server publishes no signing key")
+        self.kid = str(keys[0]["kid"])
+
+    def _setup_gates(self, work: Path) -> None:
+        from gate.controller import GateController
+        from gpiozero.pins.mock import MockFactory
+
+        from gate.config import GateConfig, GateSettings, ServerSettings
+        from gate.frames import QueueFrameSource
+
+        assert self.api is not None and self.server is not None
+        names = [(name, Direction.ENTRY) for name in self.entry_names] + [(EXIT_GATE, Direction.EXIT)]
+        for name, direction in names:
+            self.api.create_gate(PARK, name, name.replace("-", " ").title(), direction.value)
+            token = self.api.device_token(PARK, name)
+            link = FaultyLink("127.0.0.1", self.server.port).start()
+            config = GateConfig(
+                gate=GateSettings(
+                    park=PARK,
+                    name=name,
+                    direction=direction,
+                    data_dir=work / "gates" / name,
+                    passback_timeout_s=int(self.timing.passback_s),
+                    debounce_s=self.timing.debounce_s,
+                ),
+                server=ServerSettings(url=link.url, device_token=token, sync_interval_s=self.options.sync_interval_s),
+            )
+            lane = Lane(name, direction, link)
+            lane.source = QueueFrameSource()
+            # each gate has its own mock GPIO: the same relay pin number on every gate must not clash
+            lane.controller = GateController(config, frame_source=lane.source, pin_factory=MockFactory())
+            lane.controller.add_listener(lane.on_decision)
+            seed = int(self.rng.integers(0, 2**63))
+            lane.camera = SimCamera(
+                lane.source, np.random.default_rng(seed), difficulty=self.options.difficulty, name=name
+            )
+            self.lanes[name] = lane
+        for lane in self.lanes.values():
+            lane.controller.start()
+            assert lane.camera is not None
+            lane.camera.start()
+
+    def _issue(self, visitor: Visitor, now: int) -> None:
+        """Give a visitor the token their kind calls for."""
+        assert self.api is not None
+        day = 86400
+        kind = visitor.kind
+        if kind in ("forged_key", "forged_signature", "not_a_permit"):
+            if kind == "forged_key":
+                visitor.token = forge_with_unknown_key(PARK, now, self.rng)
+            elif kind == "forged_signature":
+                visitor.token = forge_with_known_kid(PARK, now, self.kid)
+            else:
+                visitor.token = f"https://tickets.example.kz/{int(self.rng.integers(0, 10**9))}"
+            return
+        valid_from, valid_until, park, entries = now - 3600, now + day, PARK, 0
+        if kind == "expired":
+            valid_from, valid_until = now - 3 * day, now - 2 * day
+        elif kind == "not_yet_valid":
+            valid_from, valid_until = now + 2 * day, now + 3 * day
+        elif kind == "wrong_park":
+            park = OTHER_PARK
+        elif kind in ("reused", "already_inside"):
+            entries = 1
+        with self.api_lock:
+            permit = self.api.issue_permit(park, valid_from, valid_until, visitor.party, entries_per_day=entries)
+        visitor.permit_id = permit.id
+        visitor.token = alter_signature(permit.token, self.rng) if kind == "altered" else permit.token
+
+    def _wait(self, what: str, done: Any, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not done():
+            if time.monotonic() > deadline:
+                raise ScenarioError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+            time.sleep(0.2)
+
+    def _gates_list(self, permit_id: str, revoked: bool) -> bool:
+        want = permit_id_bytes(permit_id)
+        for lane in self.lanes.values():
+            listed = lane.controller.store.lookup(want)
+            if listed is None or listed.revoked != revoked:
+                return False
+        return True
+
+    def _setup_visitors(self) -> None:
+        now = int(time.time())
+        self.visitors = plan_visitors(
+            self.rng, self.options.visitors, self.entry_names, EXIT_GATE, self.cut_gate, self.timing
+        )
+        for visitor in self.visitors:
+            if visitor.kind != "unlisted":
+                self._issue(visitor, now)
+        self.log(f"issued permits to {sum(v.permit_id is not None for v in self.visitors)} visitors")
+        listed = [v for v in self.visitors if v.permit_id is not None and v.kind not in ("wrong_park",)]
+        if listed:
+            last = listed[-1].permit_id
+            assert last is not None
+            self._wait("every gate to sync the permits", lambda: self._gates_list(last, False), 60)
+        revoked = [v for v in self.visitors if v.kind == "revoked"]
+        assert self.api is not None
+        for visitor in revoked:
+            assert visitor.permit_id is not None
+            self.api.revoke(visitor.permit_id)
+        if revoked:
+            last_revoked = revoked[-1].permit_id
+            assert last_revoked is not None
+            self._wait("every gate to sync the revocations", lambda: self._gates_list(last_revoked, True), 60)
+            self.log(f"revoked {len(revoked)} permits; every gate has synced the revocations")
+
+    # --- the day -------------------------------------------------------------------------------------------
+
+    def _schedule(self, step: Step, not_before: float) -> None:
+        with self._heap_cv:
+            heapq.heappush(self._heap, (max(step.at, not_before), next(self._seq), step))
+            self._heap_cv.notify_all()
+
+    def _after(self, step: Step) -> None:
+        """A step was answered: schedule the visitor's next one."""
+        visitor = step.visitor
+        index = visitor.steps.index(step)
+        if index + 1 == len(visitor.steps):
+            visitor.done.set()
+            return
+        following = visitor.steps[index + 1]
+        now = self._elapsed()
+        first = visitor.steps[0].answered_at
+        first_rel = (first - self._t0) if first is not None else now
+        self._schedule(following, max(now + following.after_previous_s, first_rel + following.after_first_s))
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self._t0
+
+    def _dispatcher(self) -> None:
+        """Hand steps to lanes when their time has come."""
+        while not self._stopping.is_set():
+            with self._heap_cv:
+                if not self._heap:
+                    self._heap_cv.wait(0.5)
+                    continue
+                at, _, step = self._heap[0]
+                delay = at - self._elapsed()
+                if delay > 0:
+                    self._heap_cv.wait(min(delay, 0.5))
+                    continue
+                heapq.heappop(self._heap)
+            lane = self.lanes[step.gate]
+            with lane.answered:
+                lane.queue.append((at, next(self._seq), step))
+                lane.answered.notify_all()
+
+    def _lane_worker(self, lane: Lane) -> None:
+        """One visitor at a time at a lane, as in life: present, wait for the barrier, next."""
+        assert lane.camera is not None
+        while not self._stopping.is_set():
+            with lane.answered:
+                if not lane.queue:
+                    lane.answered.wait(0.5)
+                    continue
+                _, _, step = lane.queue.pop(0)
+                lane.current = step
+            if step.visitor.token is None:
+                self._issue(step.visitor, int(time.time()))  # unlisted: issued while this gate is offline
+            assert step.visitor.token is not None
+            for _ in range(TRIES):
+                step.tries += 1
+                lane.camera.present(step.visitor.token)
+                with lane.answered:
+                    lane.answered.wait_for(lambda s=step: s.answer is not None, DECISION_WAIT_S)  # type: ignore[misc]
+                    if step.answer is not None:
+                        break
+            with lane.answered:
+                if step.answer is None:
+                    step.answer = "no_decision"
+                    step.answered_at = time.monotonic()
+                lane.current = None
+            self._after(step)
+
+    def _network_fault(self) -> None:
+        lane = self.lanes[self.cut_gate]
+        self._sleep_until(self.timing.cut_from_s)
+        if self._stopping.is_set():
+            return
+        lane.link.cut()
+        self.cut_log = {"gate": lane.name, "from_s": round(self._elapsed(), 1)}
+        self.log(f"network of {lane.name} CUT: it decides offline now")
+        self._sleep_until(self.timing.cut_to_s)
+        lane.link.restore()
+        self.cut_log["to_s"] = round(self._elapsed(), 1)
+        self.log(f"network of {lane.name} restored: its events upload now")
+
+    def _sleep_until(self, at: float) -> None:
+        while not self._stopping.is_set() and self._elapsed() < at:
+            time.sleep(min(0.2, max(0.0, at - self._elapsed())))
+
+    def _progress(self) -> None:
+        while not self._stopping.wait(self.options.progress_s):
+            self.log(self._progress_line())
+
+    def _progress_line(self) -> str:
+        done = sum(v.done.is_set() for v in self.visitors)
+        parts = []
+        for lane in self.lanes.values():
+            admitted, denied = lane.counts()
+            status = lane.controller.status()
+            state = "online" if status.get("online") else "OFFLINE"
+            parts.append(
+                f"{lane.name}: {admitted} in/{sum(denied.values())} no, {state}, outbox {status.get('outbox')}"
+            )
+        return f"visitors {done}/{len(self.visitors)} | " + " | ".join(parts)
+
+    def _run_day(self) -> None:
+        self._t0 = time.monotonic()
+        threads = [
+            threading.Thread(target=self._dispatcher, name="demo-dispatch", daemon=True),
+            threading.Thread(target=self._network_fault, name="demo-netfault", daemon=True),
+            threading.Thread(target=self._progress, name="demo-progress", daemon=True),
+        ]
+        for lane in self.lanes.values():
+            lane.worker = threading.Thread(
+                target=self._lane_worker, args=(lane,), name=f"demo-{lane.name}", daemon=True
+            )
+            threads.append(lane.worker)
+        for visitor in self.visitors:
+            self._schedule(visitor.steps[0], 0.0)
+        self.log(
+            f"the day begins: {len(self.visitors)} visitors, {len(self.entry_names)} entry gates + 1 exit gate, "
+            f"{self.options.duration_s:.0f} s"
+        )
+        for thread in threads:
+            thread.start()
+        # the day ends when every visitor is done, with room for stragglers
+        deadline = self.options.duration_s * 1.5 + 60
+        while not all(v.done.is_set() for v in self.visitors) and self._elapsed() < deadline:
+            time.sleep(0.2)
+        self._sleep_until(self.timing.cut_to_s)
+        self._stopping.set()
+        for thread in threads:
+            thread.join()
+        if self.lanes[self.cut_gate].link.is_cut:
+            self.lanes[self.cut_gate].link.restore()
+        self.log(self._progress_line())
+
+    def _drain(self, timeout_s: float = 60.0) -> bool:
+        """Wait until every gate has uploaded its outbox."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if all(lane.controller.status().get("outbox") == 0 for lane in self.lanes.values()):
+                return True
+            time.sleep(0.5)
+        return False
+
+    # --- the report ----------------------------------------------------------------------------------------
+
+    def _report(self, drained: bool) -> dict[str, Any]:
+        assert self.server is not None and self.api is not None
+        for lane in self.lanes.values():
+            self._stop_controller(lane)
+            lane.link.close()
+        gate_events: dict[str, list[GateEvent]] = {
+            name: lane.controller.store.events() for name, lane in self.lanes.items()
+        }
+        start = int(time.time()) - 2 * 86400
+        stats = self.api.stats(PARK, start, int(time.time()) + 3600, "hour")
+        occupancy = self.api.occupancy(PARK)
+        self.api.close()
+        self.server.stop()
+        server_events = read_server_events(self.server.db_path)
+
+        on_server = Counter(e.id for e in server_events)
+        on_gates = Counter(e.id for events in gate_events.values() for e in events)
+        lost = sorted(set(on_gates) - set(on_server))
+        unexpected = sorted(set(on_server) - set(on_gates))
+        duplicates = sum(n - 1 for n in on_server.values() if n > 1) + sum(n - 1 for n in on_gates.values() if n > 1)
+        server_by_gate = Counter(e.gate for e in server_events)
+
+        gates = []
+        for name, lane in self.lanes.items():
+            events = gate_events[name]
+            denied = Counter(e.reason.value for e in events if not e.granted)
+            link = lane.link.stats
+            gates.append(
+                {
+                    "name": name,
+                    "direction": lane.direction.value,
+                    "admitted": sum(1 for e in events if e.granted),
+                    "denied": dict(sorted(denied.items())),
+                    "people": sum(e.people for e in events if e.granted),
+                    "events": len(events),
+                    "events_on_server": server_by_gate.get(name, 0),
+                    "offline_decisions": sum(1 for e in events if "offline" in e.flags),
+                    "unlisted": sum(1 for e in events if "unlisted" in e.flags),
+                    "stray_decisions": len(lane.stray),
+                    "network": {"cuts": link.cuts, "connections": link.accepted, "refused_while_cut": link.refused},
+                }
+            )
+        all_gate_events = [e for events in gate_events.values() for e in events]
+        gate_entries = sum(e.people for e in all_gate_events if e.granted and e.direction is Direction.ENTRY)
+        gate_exits = sum(e.people for e in all_gate_events if e.granted and e.direction is Direction.EXIT)
+        server_entries = sum(int(p["entries"]) for p in stats["series"])
+        server_exits = sum(int(p["exits"]) for p in stats["series"])
+
+        by_kind: dict[str, dict[str, int]] = {}
+        for visitor in self.visitors:
+            entry = by_kind.setdefault(visitor.kind, {"count": 0, "people": 0, "ok": 0})
+            entry["count"] += 1
+            entry["people"] += visitor.people
+            entry["ok"] += int(visitor.ok)
+        mismatches = [step.describe() for v in self.visitors for step in v.steps if not step.ok]
+        expected_ok = sum(1 for v in self.visitors if v.ok)
+        checks = {
+            "every_visitor_as_expected": expected_ok == len(self.visitors),
+            "outboxes_drained": drained,
+            "no_lost_events": not lost,
+            "no_duplicate_events": duplicates == 0,
+            "no_unexpected_server_events": not unexpected,
+            "server_events_equal_gate_events": len(server_events) == len(all_gate_events),
+            "server_entries_equal_gate_entries": server_entries == gate_entries,
+            "server_exits_equal_gate_exits": server_exits == gate_exits,
+        }
+        return {
+            "ok": all(checks.values()),
+            "checks": checks,
+            "seed": self.options.seed,
+            "duration_s": self.options.duration_s,
+            "visitors": {
+                "total": len(self.visitors),
+                "people": sum(v.people for v in self.visitors),
+                "expected_ok": expected_ok,
+                "by_kind": dict(sorted(by_kind.items())),
+                "mismatches": mismatches,
+            },
+            "gates": gates,
+            "server": {
+                "entries": server_entries,
+                "exits": server_exits,
+                "events": len(server_events),
+                "inside_now": occupancy.get("inside"),
+                "entries_today": occupancy.get("entries_today"),
+            },
+            "gate_totals": {"entries": gate_entries, "exits": gate_exits, "events": len(all_gate_events)},
+            "network_cut": self.cut_log,
+            "lost_events": len(lost),
+            "duplicate_events": duplicates,
+            "unexpected_server_events": len(unexpected),
+            "lost_event_ids": lost[:20],
+        }
+
+    # --- the whole run -------------------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        """Run the day and return the report (also written to ``options.report`` when set)."""
+        with tempfile.TemporaryDirectory(prefix="qaqpa-demo-") as tmp:
+            work = self.options.work_dir or Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            try:
+                self._setup_server(work)
+                self._setup_gates(work)
+                self._wait("every gate's first sync", self._all_synced, 60)
+                self._setup_visitors()
+                self._run_day()
+                self.log("the day is over; waiting for every gate to upload its events")
+                for lane in self.lanes.values():
+                    if lane.camera is not None:
+                        lane.camera.stop()
+                drained = self._drain()
+                report = self._report(drained)
+            finally:
+                self._stopping.set()
+                self._shutdown()
+        if self.options.report is not None:
+            self.options.report.parent.mkdir(parents=True, exist_ok=True)
+            self.options.report.write_text(json.dumps(report, indent=2) + "\n")
+        return report
+
+    def _all_synced(self) -> bool:
+        return all(lane.controller.status().get("last_sync_at") for lane in self.lanes.values())
+
+    def _stop_controller(self, lane: Lane) -> None:
+        if lane.controller is not None and lane.name not in self._stopped:
+            self._stopped.add(lane.name)
+            lane.controller.stop()
+
+    def _close_controller(self, lane: Lane) -> None:
+        self._stop_controller(lane)
+        if lane.controller is not None and lane.name not in self._closed:
+            self._closed.add(lane.name)
+            lane.controller.close()
+
+    def _shutdown(self) -> None:
+        """Stop whatever still runs (after an error); everything here is idempotent."""
+        for lane in self.lanes.values():
+            if lane.camera is not None:
+                lane.camera.stop()
+            self._close_controller(lane)
+            lane.link.close()
+        if self.api is not None:
+            self.api.close()
+        if self.server is not None:
+            self.server.stop()
+
+
+def run_demo(options: DemoOptions, out: TextIO = sys.stderr) -> dict[str, Any]:
+    """Run a whole simulated day; raises SimError when it cannot be set up."""
+    try:
+        return Demo(options, out).run()
+    except SimError:
+        raise
+    except OSError as err:
+        raise ScenarioError(f"the demo could not run: {err}") from err
