@@ -62,8 +62,10 @@ class GateController:
         frame_source: FrameSource | None = None,
         pin_factory: Any | None = None,
         http_client: httpx.Client | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
+        self._clock = clock  # unix seconds; the simulator may run a compressed day
         self.store = GateStore(config.gate.db_path)
         self.policy = Policy(
             park=config.gate.park,
@@ -184,7 +186,7 @@ class GateController:
     def handle(self, credential: Credential) -> Decision:
         """Decide, record, then actuate — in that order — and tell the listeners. Runs on the decision thread."""
         self._view.refresh()
-        decision = decide(credential, self._view, time.time())
+        decision = decide(credential, self._view, self._clock())
         flags = () if self.sync.online else (FLAG_OFFLINE,)
         event = make_event(decision, flags)
         self.store.record(decision, event)  # committed before the barrier moves
