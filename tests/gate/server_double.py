@@ -50,7 +50,7 @@ class GateApi:
             complete=last >= len(self.changes),
             park=self.park,
             keys=[self.key.public.to_jwk()],
-            permits={  # type: ignore[arg-type]
+            permits={
                 "id": [p.id_text for p, _ in rows],
                 "valid_from": [p.valid_from for p, _ in rows],
                 "valid_until": [p.valid_until for p, _ in rows],
