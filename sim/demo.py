@@ -24,7 +24,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+from gpiozero.pins.mock import MockFactory
 
+from gate.config import GateConfig, GateSettings, ServerSettings
+from gate.controller import GateController
+from gate.frames import QueueFrameSource
 from protocol import Direction, GateEvent, permit_id_bytes
 from sim.camera import SimCamera
 from sim.errors import ScenarioError, SimError
@@ -66,9 +70,9 @@ class Lane:
     name: str
     direction: Direction
     link: FaultyLink
-    controller: Any = None  # gate.controller.GateController
-    source: Any = None  # gate.frames.QueueFrameSource
-    camera: SimCamera | None = None
+    controller: GateController
+    source: QueueFrameSource
+    camera: SimCamera
     queue: list[tuple[float, int, Step]] = field(default_factory=list)
     answered: threading.Condition = field(default_factory=threading.Condition)
     current: Step | None = None
@@ -149,12 +153,6 @@ class Demo:
         self.kid = str(keys[0]["kid"])
 
     def _setup_gates(self, work: Path) -> None:
-        from gate.controller import GateController
-        from gpiozero.pins.mock import MockFactory
-
-        from gate.config import GateConfig, GateSettings, ServerSettings
-        from gate.frames import QueueFrameSource
-
         assert self.api is not None and self.server is not None
         names = [(name, Direction.ENTRY) for name in self.entry_names] + [(EXIT_GATE, Direction.EXIT)]
         for name, direction in names:
@@ -172,19 +170,20 @@ class Demo:
                 ),
                 server=ServerSettings(url=link.url, device_token=token, sync_interval_s=self.options.sync_interval_s),
             )
-            lane = Lane(name, direction, link)
-            lane.source = QueueFrameSource()
-            # each gate has its own mock GPIO: the same relay pin number on every gate must not clash
-            lane.controller = GateController(config, frame_source=lane.source, pin_factory=MockFactory())
-            lane.controller.add_listener(lane.on_decision)
-            seed = int(self.rng.integers(0, 2**63))
-            lane.camera = SimCamera(
-                lane.source, np.random.default_rng(seed), difficulty=self.options.difficulty, name=name
-            )
+            try:
+                source = QueueFrameSource()
+                # each gate has its own mock GPIO: the same relay pin number on every gate must not clash
+                controller = GateController(config, frame_source=source, pin_factory=MockFactory())
+                camera_rng = np.random.default_rng(int(self.rng.integers(0, 2**63)))
+                camera = SimCamera(source, camera_rng, difficulty=self.options.difficulty, name=name)
+                lane = Lane(name, direction, link, controller, source, camera)
+            except BaseException:
+                link.close()  # not a lane yet, so _shutdown would not see it
+                raise
+            controller.add_listener(lane.on_decision)
             self.lanes[name] = lane
         for lane in self.lanes.values():
             lane.controller.start()
-            assert lane.camera is not None
             lane.camera.start()
 
     def _issue(self, visitor: Visitor, now: int) -> None:
@@ -297,7 +296,6 @@ class Demo:
 
     def _lane_worker(self, lane: Lane) -> None:
         """One visitor at a time at a lane, as in life: present, wait for the barrier, next."""
-        assert lane.camera is not None
         while not self._stopping.is_set():
             with lane.answered:
                 if not lane.queue:
@@ -507,8 +505,7 @@ class Demo:
                 self._run_day()
                 self.log("the day is over; waiting for every gate to upload its events")
                 for lane in self.lanes.values():
-                    if lane.camera is not None:
-                        lane.camera.stop()
+                    lane.camera.stop()
                 drained = self._drain()
                 report = self._report(drained)
             finally:
@@ -523,21 +520,20 @@ class Demo:
         return all(lane.controller.status().get("last_sync_at") for lane in self.lanes.values())
 
     def _stop_controller(self, lane: Lane) -> None:
-        if lane.controller is not None and lane.name not in self._stopped:
+        if lane.name not in self._stopped:
             self._stopped.add(lane.name)
             lane.controller.stop()
 
     def _close_controller(self, lane: Lane) -> None:
         self._stop_controller(lane)
-        if lane.controller is not None and lane.name not in self._closed:
+        if lane.name not in self._closed:
             self._closed.add(lane.name)
             lane.controller.close()
 
     def _shutdown(self) -> None:
         """Stop whatever still runs (after an error); everything here is idempotent."""
         for lane in self.lanes.values():
-            if lane.camera is not None:
-                lane.camera.stop()
+            lane.camera.stop()
             self._close_controller(lane)
             lane.link.close()
         if self.api is not None:

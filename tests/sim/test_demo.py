@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.demo import DemoOptions, run_demo
+from sim.errors import ScenarioError
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_small_day_keeps_every_promise(tmp_path: Path) -> None:
+    report_path = tmp_path / "report.json"
+    progress = io.StringIO()
+    options = DemoOptions(gates=2, visitors=30, duration_s=40.0, seed=7, report=report_path, work_dir=tmp_path / "w")
+    report = run_demo(options, out=progress)
+
+    assert json.loads(report_path.read_text()) == report
+    assert report["visitors"]["mismatches"] == []
+    assert report["visitors"]["expected_ok"] == report["visitors"]["total"] == 30
+    assert all(report["checks"].values()), report["checks"]
+    assert report["ok"] is True
+    assert report["lost_events"] == 0
+    assert report["duplicate_events"] == 0
+
+    gates = {gate["name"]: gate for gate in report["gates"]}
+    assert set(gates) == {"entry-1", "entry-2", "exit"}
+    server, totals = report["server"], report["gate_totals"]
+    assert server["events"] == totals["events"] == sum(gate["events"] for gate in gates.values())
+    assert server["entries"] == totals["entries"] > 0
+    assert server["exits"] == totals["exits"] == server["entries"]  # everybody admitted left again
+    assert server["inside_now"] == 0
+
+    # the cut gate decided offline and flagged the permit issued while it was cut
+    cut = gates["entry-1"]
+    assert report["network_cut"]["gate"] == "entry-1"
+    assert cut["network"]["cuts"] == 1
+    assert cut["offline_decisions"] > 0
+    assert cut["unlisted"] >= 1
+    denied = {reason for gate in gates.values() for reason in gate["denied"]}
+    assert {"expired", "not_yet_valid", "revoked", "wrong_park", "unknown_key", "bad_signature", "malformed"} <= denied
+    assert {"entries_used", "already_inside"} <= denied
+    assert gates["exit"]["denied"] == {}
+    assert "CUT" in progress.getvalue() and "restored" in progress.getvalue()
+
+
+def test_bad_demo_options_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="duration"):
+        run_demo(DemoOptions(duration_s=5, work_dir=tmp_path / "w"))
+    assert not (tmp_path / "w").exists()
+    assert main(["demo", "--duration", "5"]) == 1
+    with pytest.raises(SystemExit):
+        main(["demo", "--gates", "0"])
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], ["demo", "--help"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 0
+    assert "--visitors" in capsys.readouterr().out
