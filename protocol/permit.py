@@ -172,7 +172,8 @@ def verify_token(token: str, keyring: Keyring) -> VerifiedPermit:
     if len(token) > MAX_TOKEN_CHARS:
         raise MalformedToken("token too long")
     try:
-        cose = cbor2.loads(b45decode(token[len(PREFIX) :]))
+        raw = b45decode(token[len(PREFIX) :])
+        cose = cbor2.loads(raw)
     except (ValueError, cbor2.CBORDecodeError) as err:
         raise MalformedToken(f"cannot decode token: {err}") from err
     if not isinstance(cose, cbor2.CBORTag) or cose.tag != COSE_SIGN1_TAG:
@@ -184,6 +185,10 @@ def verify_token(token: str, keyring: Keyring) -> VerifiedPermit:
     protected, _unprotected, payload, signature = parts
     if not all(isinstance(p, bytes) for p in (protected, payload, signature)):
         raise MalformedToken("COSE_Sign1 parts have wrong types")
+    # The unprotected header is not signed: without this check one genuine permit could travel under many
+    # texts (other header content, other CBOR length encodings). Only the server's exact encoding is a permit.
+    if raw != cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature])):
+        raise MalformedToken("token is not in canonical form (altered unsigned parts)")
     try:
         header = cbor2.loads(protected)
     except (ValueError, cbor2.CBORDecodeError) as err:

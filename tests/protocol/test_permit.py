@@ -168,3 +168,12 @@ def test_permit_id_text_round_trip() -> None:
     assert permit_id_bytes(text) == pid
     with pytest.raises(ValueError):
         permit_id_bytes("not-a-permit-id!")
+
+
+def test_rewrapped_genuine_token_is_not_a_permit(key: SigningKey) -> None:
+    """The unprotected header is unsigned: a genuine token re-wrapped with header content must not verify."""
+    token = encode_token(make_permit(), key)
+    protected, _unprotected, payload, signature = cbor2.loads(b45decode(token[4:])).value
+    rewrapped = cbor2.dumps(cbor2.CBORTag(18, [protected, {99: "x"}, payload, signature]))
+    with pytest.raises(MalformedToken, match="canonical"):
+        verify_token("PK1:" + b45encode(rewrapped), Keyring([key.public]))
