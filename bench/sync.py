@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> dict[str, float]:
         ids = _seed_permits(server.db_path, args.permits)
 
         transport = CountingTransport()
-        store = GateStore(_gate_config(Path(tmp) / "gate", server.url, token).gate.db_path)
+        store = GateStore(_gate_config(Path(tmp) / "gate", server.url, token).gate.db_path, durable=False)
         client = SyncClient(_gate_config(Path(tmp) / "gate", server.url, token), store, transport=transport)
         start = time.perf_counter()
         pages, permits = client.pull()

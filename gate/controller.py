@@ -77,7 +77,7 @@ class GateController:
         self._frames = frame_source
         self._pin_factory = pin_factory
         self._actuators: Actuators | None = None
-        self._sync_store = GateStore(config.gate.db_path)  # its own connection: see gate.store
+        self._sync_store = GateStore(config.gate.db_path, durable=False)  # its own connection: see gate.store
         self.sync = SyncLoop(SyncClient(config, self._sync_store, client=http_client), config.server.sync_interval_s)
         self._queue: queue.Queue[Credential] = queue.Queue(maxsize=64)
         self._listeners: list[Listener] = []

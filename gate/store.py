@@ -29,6 +29,7 @@ from gate.migrations import MIGRATIONS
 from protocol import Direction, GateEvent, Keyring, KeyringError, ParkSettings, SyncPage
 
 BUSY_TIMEOUT_MS = 10_000
+SYNC_CHUNK_ROWS = 2_000  # permits per write transaction while applying a sync page
 CACHE_KIB = 32_768  # the permit b-tree's hot pages; 1M permits is ~30 MB on disk
 _PERMIT_ID_CHARS = 16
 _PERMIT_ID_BYTES = 10
@@ -109,7 +110,9 @@ def _event_from_row(row: Sequence[Any]) -> GateEvent:
 class GateStore:
     """The gate's SQLite file: permits, keys, park settings, sync state, usage and the event outbox."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, durable: bool = True) -> None:
+        """``durable=False`` is for the sync loop's connection: what it writes (permits, cursor, upload marks)
+        is fetched or uploaded again if a power cut loses it, so its commits need not wait for fsync."""
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +123,7 @@ class GateStore:
             if mode != "wal":
                 raise StoreError(f"{self.path}: cannot switch to WAL (journal_mode is {mode})")
             # FULL: a committed event survives a power cut, which a barrier that already opened needs
-            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
             conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             self.db = Database(conn)
         except (OSError, sqlite3.Error) as err:
@@ -291,7 +294,7 @@ class GateStore:
     # -- sync
 
     def apply_sync_page(self, page: SyncPage) -> None:
-        """Apply one page of the server's change feed and its cursor, in one transaction.
+        """Apply one page of the server's change feed; its cursor moves only once the whole page is in.
 
         Bad content (a permit id that is not one, an unreadable key) raises StoreError and changes nothing.
         """
@@ -303,15 +306,20 @@ class GateStore:
                 keyring = Keyring.from_jwks({"keys": page.keys})
             except KeyringError as err:
                 raise StoreError(f"sync page has a bad key: {err}") from err
+        # in key order the b-tree is walked once from left to right instead of at random
+        rows = sorted(
+            zip(ids, columns.valid_from, columns.valid_until, columns.revoked, strict=True), key=itemgetter(0)
+        )
         try:
+            # A decision waits for the write lock before its event commits; short chunks keep that wait to
+            # milliseconds while a fresh gate takes a million permits. Upserts are idempotent and the cursor
+            # moves only with the last chunk, so a page cut short by a crash is simply fetched again.
+            chunks = [rows[i : i + SYNC_CHUNK_ROWS] for i in range(0, len(rows), SYNC_CHUNK_ROWS)] or [[]]
+            for chunk in chunks[:-1]:
+                with self.transaction() as conn:
+                    conn.executemany(_UPSERT_PERMIT, chunk)
             with self.transaction() as conn:
-                if ids:
-                    # in key order the b-tree is walked once from left to right instead of at random
-                    rows = sorted(
-                        zip(ids, columns.valid_from, columns.valid_until, columns.revoked, strict=True),
-                        key=itemgetter(0),
-                    )
-                    conn.executemany(_UPSERT_PERMIT, rows)
+                conn.executemany(_UPSERT_PERMIT, chunks[-1])
                 if keyring is not None:
                     conn.execute("DELETE FROM keys")
                     trusted = keyring.keys()
