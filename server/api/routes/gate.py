@@ -86,17 +86,20 @@ async def _raw_body(request: Request) -> bytes:
 def upload_events(conn: ConnDep, gate: CurrentDevice, body: Annotated[bytes, Depends(_raw_body)]) -> Response:
     """Store a batch of at most 1000 events (``protocol.EventBatch``); ids the server already has are duplicates."""
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as err:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"body is not valid JSON: {err}") from err
-    if isinstance(data, dict) and isinstance(data.get("events"), list) and len(data["events"]) > MAX_EVENTS_PER_BATCH:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE,
-            f"a batch holds at most {MAX_EVENTS_PER_BATCH} events, this one has {len(data['events'])}; split it",
-        )
-    try:
-        batch = EventBatch.model_validate(data)
+        # one pass from bytes to objects: validating from JSON is twice as fast as loads() then validate
+        batch = EventBatch.model_validate_json(body)
     except ValidationError as err:
-        raise RequestValidationError(err.errors(include_url=False), body=None) from err
+        errors = err.errors(include_url=False)
+        for error in errors:
+            if error["type"] == "too_long" and tuple(error["loc"]) == ("events",):
+                raise HTTPException(
+                    status.HTTP_413_CONTENT_TOO_LARGE,
+                    f"a batch holds at most {MAX_EVENTS_PER_BATCH} events, this one has more; split it",
+                ) from err
+            if error["type"] == "json_invalid":
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT, f"body is not valid JSON: {error['msg']}"
+                ) from err
+        raise RequestValidationError(errors, body=None) from err
     result = ingest(conn, gate, batch)
     return Response(orjson.dumps(result.model_dump()), media_type="application/json")
