@@ -22,7 +22,7 @@ from gate.actuators import Actuators
 from gate.config import GateConfig
 from gate.credentials import Credential, QrCredential
 from gate.decision import Decision, Policy, decide
-from gate.errors import GateError
+from gate.errors import GateError, SyncError
 from gate.events import FLAG_OFFLINE, make_event
 from gate.frames import FrameSource, open_frame_source
 from gate.qr import decode_qr
@@ -118,6 +118,11 @@ class GateController:
             thread.join(10.0)
         self._threads = []
         self.sync.stop()
+        try:
+            # a gate switched off for maintenance hands over what it decided before it goes
+            self.sync.client.push()
+        except SyncError as err:
+            log.warning("events stay in the outbox until the next start: %s", err)
         if self._frames is not None:
             self._frames.close()
         if self._actuators is not None:
@@ -193,8 +198,10 @@ class GateController:
         if self._actuators is not None:
             self._actuators.show(decision)
         self.decisions += 1
+        # logged after the relay moved, with the event id: the crash test holds the store to every id logged
         log.info(
-            "%s %s %s people=%d %s",
+            "event %s %s %s %s people=%d %s",
+            event.id,
             event.direction.value,
             event.reason.value,
             event.permit_id,
