@@ -29,7 +29,7 @@ from gate.migrations import MIGRATIONS
 from protocol import Direction, GateEvent, Keyring, KeyringError, ParkSettings, SyncPage
 
 BUSY_TIMEOUT_MS = 10_000
-SYNC_CHUNK_ROWS = 2_000  # permits per write transaction while applying a sync page
+SYNC_CHUNK_ROWS = 5_000  # permits per write transaction while applying a sync page
 CACHE_KIB = 32_768  # the permit b-tree's hot pages; 1M permits is ~30 MB on disk
 _PERMIT_ID_CHARS = 16
 _PERMIT_ID_BYTES = 10

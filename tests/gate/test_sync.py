@@ -128,7 +128,7 @@ def test_http_errors_and_bad_pages_are_sync_errors(tmp_path: Path, fresh: GateSt
 def test_backoff_doubles_to_a_cap_with_jitter() -> None:
     rng = random.Random(7)
     assert backoff_delay(0) == 0.0
-    for failures, base in [(1, 1.0), (2, 2.0), (3, 4.0), (7, 60.0), (100, 60.0)]:
+    for failures, base in [(1, 1.0), (2, 2.0), (3, 4.0), (6, 30.0), (100, 30.0)]:
         delay = backoff_delay(failures, rng)
         assert 0.75 * base <= delay <= 1.25 * base
 
