@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from protocol.cards import normalize_uid, uid_from_bytes
 from protocol.errors import (
     BadSignature,
     KeyringError,
@@ -23,6 +24,8 @@ from protocol.permit import (
 from protocol.reasons import Reason
 from protocol.schemas import (
     MAX_EVENTS_PER_BATCH,
+    CardColumns,
+    CardRole,
     CredentialKind,
     Direction,
     EventBatch,
@@ -36,6 +39,8 @@ from protocol.schemas import (
 __all__ = [
     "MAX_EVENTS_PER_BATCH",
     "BadSignature",
+    "CardColumns",
+    "CardRole",
     "CredentialKind",
     "Direction",
     "EventBatch",
@@ -57,7 +62,9 @@ __all__ = [
     "VerifiedPermit",
     "encode_token",
     "new_permit_id",
+    "normalize_uid",
     "permit_id_bytes",
     "permit_id_text",
+    "uid_from_bytes",
     "verify_token",
 ]

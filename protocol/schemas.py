@@ -55,12 +55,50 @@ class PermitColumns(Strict):
         return len(self.id)
 
 
+class CardRole(StrEnum):
+    RANGER = "ranger"
+    STAFF = "staff"
+    GUIDE = "guide"
+    RESIDENT = "resident"  # enters free and is counted as a visitor of category "resident"
+
+    @property
+    def counted_as_visitor(self) -> bool:
+        return self is CardRole.RESIDENT
+
+
+class CardColumns(Strict):
+    """RFID cards of the gate's park changed after the cursor, column-wise (same feed and cursor as permits).
+
+    ``uid`` is the card's id as readers report it, normalised by ``protocol.cards.normalize_uid``. A card
+    that was deactivated, or whose park access was withdrawn, comes with ``active`` false.
+    """
+
+    uid: list[str] = []
+    holder: list[str] = []
+    role: list[CardRole] = []
+    valid_from: list[int] = []
+    valid_until: list[int] = []
+    active: list[bool] = []
+
+    @model_validator(mode="after")
+    def _same_lengths(self) -> CardColumns:
+        n = len(self.uid)
+        columns = (self.holder, self.role, self.valid_from, self.valid_until, self.active)
+        if any(len(column) != n for column in columns):
+            raise ValueError("card columns must all have the same length")
+        return self
+
+    def __len__(self) -> int:
+        return len(self.uid)
+
+
 class SyncPage(Strict):
     cursor: str  # give it back as ?cursor= to get the next page
     complete: bool  # no more changes after this page (for now)
     park: ParkSettings | None = None  # present when settings or counts changed, always on the first page
     keys: list[dict[str, Any]] | None = None  # the whole JWK Set, when it changed since the cursor
     permits: PermitColumns = PermitColumns()
+    cards: CardColumns = CardColumns()
 
 
 class Direction(StrEnum):
@@ -86,7 +124,8 @@ class GateEvent(Strict):
     granted: bool
     people: Annotated[int, Field(ge=0, le=1000)] = 0  # people counted through the gate (0 if refused)
     permit_id: str | None = None
-    category: str | None = None
+    card_uid: str | None = None  # normalised uid of the card presented (credential "card")
+    category: str | None = None  # permit category, or the card holder's role
     flags: list[Literal["unlisted", "clock_suspect", "offline"]] = []
     note: Annotated[str, Field(max_length=500)] | None = None  # manual opens carry the ranger's reason
 

@@ -47,3 +47,10 @@ def test_batch_size_is_bounded() -> None:
 def test_permit_columns_must_line_up() -> None:
     with pytest.raises(ValidationError):
         PermitColumns(id=["a"], valid_from=[], valid_until=[1], revoked=[False])
+
+
+def test_card_columns_must_line_up() -> None:
+    from protocol import CardColumns
+
+    with pytest.raises(ValidationError):
+        CardColumns(uid=["0A0B"], holder=[], role=["staff"], valid_from=[0], valid_until=[1], active=[True])
