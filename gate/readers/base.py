@@ -18,10 +18,16 @@ from typing import Any, Protocol
 
 import serial
 
+from gate.errors import GateError
+
 log = logging.getLogger(__name__)
 
 REOPEN_DELAY_S = 1.0
 READ_TIMEOUT_S = 0.05
+
+
+class ReaderError(GateError):
+    """A card reader that cannot be built as asked (unknown protocol, bad option)."""
 
 
 @dataclass(frozen=True)
