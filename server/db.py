@@ -73,13 +73,15 @@ signing_keys = sa.Table(
 )
 
 # Change sequence numbers come from this table's autoincrement key: it works the same on SQLite and
-# PostgreSQL and across processes. Writers of permits hold a lock from allocation to commit (see
-# ``server.permits``) so numbers become visible in order and a gate's cursor never skips a change.
+# PostgreSQL and across processes. Writers of permits and cards hold a lock from allocation to commit (see
+# ``server.changes``) so numbers become visible in order and a gate's cursor never skips a change.
+# Each row names what changed: a permit, or a card's access to one park.
 change_seq = sa.Table(
     "change_seq",
     metadata,
     sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("permit_id", sa.String(16), nullable=False),
+    sa.Column("permit_id", sa.String(16), nullable=True),
+    sa.Column("card_id", sa.Integer, nullable=True),
     sqlite_autoincrement=True,
 )
 
@@ -105,6 +107,32 @@ permits = sa.Table(
     sa.Index("ix_permits_park_change", "park_id", "change_seq"),
 )
 
+# RFID cards of rangers, staff, guides and residents. ``uid`` is protocol.normalize_uid text.
+cards = sa.Table(
+    "cards",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("uid", sa.String(32), nullable=False, unique=True),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("valid_from", sa.BigInteger, nullable=True),  # NULL: no start
+    sa.Column("valid_until", sa.BigInteger, nullable=True),  # NULL: no end
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# Which parks a card opens. A withdrawn park keeps its row with active false, so the park's gates learn
+# of the withdrawal through the change feed; every change to the card renumbers its rows' change_seq.
+card_parks = sa.Table(
+    "card_parks",
+    metadata,
+    sa.Column("card_id", sa.Integer, sa.ForeignKey("cards.id"), primary_key=True),
+    sa.Column("park_id", sa.Integer, sa.ForeignKey("parks.id"), primary_key=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("change_seq", sa.BigInteger, nullable=False, unique=True),
+    sa.Index("ix_card_parks_park_change", "park_id", "change_seq"),
+)
+
 events = sa.Table(
     "events",
     metadata,
@@ -122,6 +150,7 @@ events = sa.Table(
     sa.Column("flags", sa.String(64), nullable=False),  # comma-separated protocol flags
     sa.Column("note", sa.String(500), nullable=True),
     sa.Column("received_at", sa.BigInteger, nullable=False),
+    sa.Column("card_uid", sa.String(32), nullable=True),  # added by revision 0002, hence last
     sa.Index("ix_events_park_time", "park_id", "occurred_at"),
 )
 

@@ -56,6 +56,7 @@ def ingest(conn: Connection, gate: Gate, batch: EventBatch, now: int | None = No
             "flags": ",".join(e.flags),
             "note": e.note,
             "received_at": received_at,
+            "card_uid": e.card_uid,
         }
         for e in batch.events
     ]

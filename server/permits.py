@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from protocol import Permit, SigningKey, encode_token, new_permit_id, permit_id_bytes, permit_id_text
-from server.db import change_seq, parks, permits
+from server.changes import next_seq
+from server.db import parks, permits
 from server.errors import InvalidInput, NotFound
 from server.parks import Park
 
-# Any constant shared by every server process: it serialises permit writers on PostgreSQL (see _next_seq).
-_CHANGE_LOCK = 715032
 _PLATE_JUNK = re.compile(r"[\s\-_.]")
 
 
@@ -58,16 +57,6 @@ class PermitRecord:
 def normalize_plate(plate: str) -> str:
     """Plates are compared without spaces, dashes or case: ``123 abc 02`` is ``123ABC02``."""
     return _PLATE_JUNK.sub("", plate).upper()
-
-
-def _next_seq(conn: Connection, permit_id: str) -> int:
-    # A gate's cursor skips nothing only if change numbers become visible in increasing order. On
-    # PostgreSQL a transaction lock held until commit serialises permit writers across processes; SQLite
-    # already allows one writer at a time.
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_CHANGE_LOCK)))
-    seq = conn.execute(change_seq.insert().values(permit_id=permit_id).returning(change_seq.c.seq)).scalar_one()
-    return int(seq)
 
 
 def issue_permit(
@@ -139,7 +128,7 @@ def issue_permit(
             token=token,
             revoked=False,
             revoked_at=None,
-            change_seq=_next_seq(conn, record.id),
+            change_seq=next_seq(conn, permit_id=record.id),
         )
     )
     return record
@@ -190,7 +179,7 @@ def revoke_permit(conn: Connection, permit_id: str, now: int | None = None) -> P
     conn.execute(
         permits.update()
         .where(permits.c.id == record.id)
-        .values(revoked=True, revoked_at=revoked_at, change_seq=_next_seq(conn, record.id))
+        .values(revoked=True, revoked_at=revoked_at, change_seq=next_seq(conn, permit_id=record.id))
     )
     return get_permit(conn, record.id)
 
@@ -202,6 +191,7 @@ class ChangePage:
     columns: dict[str, list[Any]]
     cursor: int
     complete: bool
+    seqs: list[int] = field(default_factory=list)  # each row's change number, for merging with card changes
 
 
 def changes_after(conn: Connection, park_id: int, cursor: int, limit: int) -> ChangePage:
@@ -231,4 +221,4 @@ def changes_after(conn: Connection, park_id: int, cursor: int, limit: int) -> Ch
         "valid_until": list(valid_until),
         "revoked": [bool(r) for r in revoked],
     }
-    return ChangePage(columns, int(seqs[-1]), complete)
+    return ChangePage(columns, int(seqs[-1]), complete, list(seqs))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
 
-from protocol import Direction
+from protocol import CardRole, Direction
 
 Slug = Annotated[
     StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lowercase letters, digits, dashes")
@@ -88,6 +88,42 @@ class PermitPublic(BaseModel):
     kid: str
     revoked: bool
     revoked_at: int | None
+
+
+CardUid = Annotated[StrictStr, Field(min_length=1, max_length=64, description="hex bytes as the reader reports them")]
+Holder = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+ParkList = Annotated[list[Slug], Field(min_length=1, max_length=100, description="slugs of the parks it opens")]
+
+
+class CardCreate(Body):
+    uid: CardUid
+    holder: Holder
+    role: CardRole
+    parks: ParkList
+    valid_from: UnixSeconds | None = None  # null: valid from the start
+    valid_until: UnixSeconds | None = None  # null: no end
+
+
+class CardUpdate(Body):
+    """Only the fields present change; ``valid_from``/``valid_until`` null removes that limit."""
+
+    holder: Holder | None = None
+    role: CardRole | None = None
+    parks: ParkList | None = None
+    valid_from: UnixSeconds | None = None
+    valid_until: UnixSeconds | None = None
+    active: StrictBool | None = None
+
+
+class CardPublic(BaseModel):
+    uid: str
+    holder: str
+    role: CardRole
+    parks: list[str]
+    valid_from: int | None
+    valid_until: int | None
+    active: bool
+    created_at: int
 
 
 class Occupancy(BaseModel):

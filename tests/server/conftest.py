@@ -27,7 +27,7 @@ from server.accounts import Role, add_user
 with warnings.catch_warnings():
     # starlette nags about its httpx-based client; it is still the documented way to test FastAPI
     warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
+    from fastapi.testclient import TestClient as TestClient
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PARK = "altyn"

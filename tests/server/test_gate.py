@@ -111,6 +111,7 @@ def test_bad_event_batches_are_refused_and_change_nothing(world: World) -> None:
     assert "not valid JSON" in response.json()["detail"]
 
     good = event()
+    bad: object
     for bad in (
         {"events": []},
         {"events": [{**good, "people": "three"}]},

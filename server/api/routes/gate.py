@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from protocol import MAX_EVENTS_PER_BATCH, EventBatch, EventBatchResult, SyncPage
 from server.api.deps import ConnDep, CurrentDevice
 from server.events import ingest
+from server.feed import feed_after
 from server.parks import get_park_by_id
-from server.permits import changes_after
 from server.signing import keyring
 from server.stats import park_counts
 
@@ -47,11 +47,12 @@ def sync(
     cursor: str = "0",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> Response:
-    """Permits of the gate's park changed after ``cursor``, at most ``limit``; ``complete`` when no more remain.
+    """Permits and cards of the gate's park changed after ``cursor``, at most ``limit`` of them together;
+    ``complete`` when no more remain.
 
     Every page carries the park's settings with the server's current counts, and the whole JWK Set.
     """
-    page = changes_after(conn, gate.park_id, _cursor(cursor), limit)
+    page = feed_after(conn, gate.park_id, _cursor(cursor), limit)
     park = get_park_by_id(conn, gate.park_id)
     inside, today, at = park_counts(conn, park)
     body: dict[str, Any] = {
@@ -59,7 +60,8 @@ def sync(
         "complete": page.complete,
         "park": {**park.public(), "occupancy": inside, "entries_today": today, "counted_at": at},
         "keys": keyring(conn).to_jwks()["keys"],
-        "permits": page.columns,
+        "permits": page.permits,
+        "cards": page.cards,
     }
     data = orjson.dumps(body)
     headers = {"Vary": "Accept-Encoding"}
