@@ -232,7 +232,8 @@ class AsciiLineReader(SerialCardReader):
             data = port.read(max(1, port.in_waiting))
             if not data:
                 continue
-            for read in parser.feed(data):
-                self.card(read)
-            for why in parser.take_rejects():
+            reads = parser.feed(data)
+            for why in parser.take_rejects():  # counted first, so health is current when a card is reported
                 self.bad_frame(why)
+            for read in reads:
+                self.card(read)

@@ -1,0 +1,1 @@
+"""Simulated serial card readers on real ptys."""
