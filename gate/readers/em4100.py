@@ -148,6 +148,7 @@ class Em4100Reader(SerialCardReader):
         release_s: float = RELEASE_S,
         clock: Clock = time.monotonic,
     ) -> None:
+        Em4100Parser(release_s=release_s)  # a bad option fails here, at the gate's start-up
         super().__init__(name, port, baudrate)
         self._release_s = release_s
         self._clock = clock
