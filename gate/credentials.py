@@ -1,4 +1,4 @@
-"""What a reader puts on the credential queue. QR permits now; RFID cards and licence plates come later."""
+"""What a reader puts on the credential queue: QR permits, RFID cards, licence plates."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ class QrCredential:
 
 @dataclass(frozen=True)
 class CardCredential:
-    """An RFID card's uid as the reader reports it (hex)."""
+    """An RFID card's uid as the reader reports it (hex); ``reader`` names the reader that read it."""
 
     uid: str
     kind: CredentialKind = CredentialKind.CARD
+    reader: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gate.credentials import CardCredential, Credential, PlateCredential, QrCredential
 from protocol import (
+    CardRole,
     CredentialKind,
     Direction,
     Keyring,
@@ -21,6 +22,7 @@ from protocol import (
     Permit,
     Reason,
     TokenError,
+    normalize_uid,
     verify_token,
 )
 
@@ -49,6 +51,17 @@ class ListedPermit:
 
 
 @dataclass(frozen=True)
+class ListedCard:
+    """A card as the synced list knows it; ``active`` false: deactivated or withdrawn from this park."""
+
+    holder: str
+    role: CardRole
+    valid_from: int
+    valid_until: int
+    active: bool
+
+
+@dataclass(frozen=True)
 class Usage:
     """What this gate's store knows of a permit's use. ``entries_today`` counts the asked-for day only."""
 
@@ -73,6 +86,12 @@ class LocalState(Protocol):
 
     def usage(self, permit_id: bytes, day: date) -> Usage: ...
 
+    def listed_card(self, uid: str) -> ListedCard | None:
+        """The synced card with this normalised uid, or None when the park's list does not have it."""
+        ...
+
+    def card_usage(self, uid: str, day: date) -> Usage: ...
+
     def occupancy(self, day: date) -> tuple[int, int]:
         """(people inside, entries on ``day``) as far as the gate knows."""
         ...
@@ -92,10 +111,19 @@ class Decision:
     people: int = 0  # people counted through the gate; 0 when refused
     flags: tuple[str, ...] = ()
     detail: str = ""  # English, for logs; people read catalogue texts keyed by ``reason``
+    card_uid: str | None = None  # normalised uid of a presented card
+    card_role: CardRole | None = None  # the listed card holder's role
 
     @property
     def permit_id(self) -> bytes | None:
         return None if self.permit is None else self.permit.id
+
+    @property
+    def category(self) -> str | None:
+        """The permit's category, or the card holder's role (events and visitor counts by category)."""
+        if self.permit is not None:
+            return self.permit.category
+        return None if self.card_role is None else self.card_role.value
 
 
 @lru_cache(maxsize=16)
@@ -123,7 +151,7 @@ def decide(credential: Credential, state: LocalState, now: float) -> Decision:
         return Decision(reason, False, policy.direction, credential.kind, now, day, permit, 0, (), detail)
 
     if isinstance(credential, CardCredential):
-        return refuse(Reason.UNKNOWN_CARD, f"card {credential.uid!r} is not enrolled")
+        return _decide_card(credential, state, now, day)
     if isinstance(credential, PlateCredential):
         return refuse(Reason.UNKNOWN_PLATE, f"plate {credential.plate!r} has no permit")
     assert isinstance(credential, QrCredential)
@@ -164,3 +192,61 @@ def decide(credential: Credential, state: LocalState, now: float) -> Decision:
         if park.daily_quota and entries_today + permit.people > park.daily_quota:
             return refuse(Reason.CAPACITY_FULL, f"{entries_today} entered today, quota {park.daily_quota}", permit)
     return grant(f"entry of {permit.people}")
+
+
+def _decide_card(credential: CardCredential, state: LocalState, now: float, day: date) -> Decision:
+    """Cards: the park's list is the authority (only its cards are synced, so wrong_park is "not listed").
+
+    Residents are visitors (counted, subject to capacity); rangers, staff and guides are logged with
+    people = 0 so they never fill the park.
+    """
+    policy = state.policy
+    try:
+        uid: str | None = normalize_uid(credential.uid)
+    except ValueError:
+        uid = None
+
+    def decision(reason: Reason, detail: str, card: ListedCard | None = None, people: int = 0) -> Decision:
+        role = None if card is None else card.role
+        return Decision(
+            reason,
+            reason.admits,
+            policy.direction,
+            credential.kind,
+            now,
+            day,
+            None,
+            people if reason.admits else 0,
+            (),
+            detail,
+            uid,
+            role,
+        )
+
+    if uid is None:
+        return decision(Reason.UNKNOWN_CARD, f"{credential.uid!r} is not a card uid")
+    card = state.listed_card(uid)
+    if card is None:
+        return decision(Reason.UNKNOWN_CARD, f"card {uid} is not in the park's list")
+    people = 1 if card.role.counted_as_visitor else 0
+    if policy.direction is Direction.EXIT:
+        # never trap anyone inside: a card the park ever listed lets its holder out
+        return decision(Reason.GRANTED, f"exit of {card.role.value} card {uid}", card, people)
+    if not card.active:
+        return decision(Reason.REVOKED, f"card {uid} was deactivated or withdrawn from this park", card)
+    skew = policy.clock_skew_s
+    if now < card.valid_from - skew:
+        return decision(Reason.NOT_YET_VALID, f"card valid from {card.valid_from}", card)
+    if now > card.valid_until + skew:
+        return decision(Reason.EXPIRED, f"card valid until {card.valid_until}", card)
+    usage = state.card_usage(uid, day)
+    if usage.inside and usage.last_entry_at is not None and now - usage.last_entry_at < policy.passback_timeout_s:
+        return decision(Reason.ALREADY_INSIDE, f"card entered at {usage.last_entry_at} and has not left", card)
+    park = state.park
+    if people and park is not None and (park.capacity or park.daily_quota):
+        inside, entries_today = state.occupancy(day)
+        if park.capacity and inside + people > park.capacity:
+            return decision(Reason.CAPACITY_FULL, f"{inside} inside, capacity {park.capacity}", card)
+        if park.daily_quota and entries_today + people > park.daily_quota:
+            return decision(Reason.CAPACITY_FULL, f"{entries_today} entered today, quota {park.daily_quota}", card)
+    return decision(Reason.GRANTED, f"entry of {card.role.value} card {uid}", card, people)

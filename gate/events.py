@@ -26,7 +26,8 @@ def make_event(decision: Decision, extra_flags: Iterable[str] = (), note: str | 
             "granted": decision.granted,
             "people": decision.people if decision.granted else 0,
             "permit_id": permit.id_text if permit is not None else None,
-            "category": permit.category if permit is not None else None,
+            "card_uid": decision.card_uid,
+            "category": decision.category,
             "flags": flags,
             "note": note,
         }

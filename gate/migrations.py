@@ -74,4 +74,31 @@ def m001_initial(db: Database) -> None:
     db.execute("CREATE INDEX events_uploaded_at ON events (uploaded_at) WHERE granted = 1")
 
 
-MIGRATIONS: list[Migration] = [m001_initial]
+def m002_cards(db: Database) -> None:
+    # cards of the gate's park as synced (uid is protocol.normalize_uid text); an inactive row is a card
+    # that was deactivated or withdrawn from this park, which decide() tells apart from an unknown card
+    db.execute(
+        """CREATE TABLE cards (
+            uid TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            role TEXT NOT NULL,
+            valid_from INTEGER NOT NULL,
+            valid_until INTEGER NOT NULL,
+            active INTEGER NOT NULL
+        ) WITHOUT ROWID"""
+    )
+    # anti-passback for cards, as ``usage`` is for permits
+    db.execute(
+        """CREATE TABLE card_usage (
+            uid TEXT PRIMARY KEY,
+            inside INTEGER NOT NULL DEFAULT 0,
+            last_entry_at INTEGER,
+            last_exit_at INTEGER,
+            day TEXT,
+            entries_today INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID"""
+    )
+    db.execute("ALTER TABLE events ADD COLUMN card_uid TEXT")
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_cards]

@@ -23,10 +23,10 @@ import numpy as np
 from pydantic import ValidationError
 from sqlite_utils import Database
 
-from gate.decision import Decision, ListedPermit, Policy, Usage, local_day
+from gate.decision import Decision, ListedCard, ListedPermit, Policy, Usage, local_day
 from gate.errors import StoreError
 from gate.migrations import MIGRATIONS
-from protocol import Direction, GateEvent, Keyring, KeyringError, ParkSettings, SyncPage
+from protocol import CardRole, Direction, GateEvent, Keyring, KeyringError, ParkSettings, SyncPage, normalize_uid
 
 BUSY_TIMEOUT_MS = 10_000
 SYNC_CHUNK_ROWS = 5_000  # permits per write transaction while applying a sync page
@@ -45,11 +45,25 @@ _EXIT_USAGE = (
     "INSERT INTO usage (permit_id, inside, last_exit_at) VALUES (?, 0, ?) "
     "ON CONFLICT (permit_id) DO UPDATE SET inside = 0, last_exit_at = excluded.last_exit_at"
 )
+_UPSERT_CARD = (
+    "INSERT OR REPLACE INTO cards (uid, holder, role, valid_from, valid_until, active) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_CARD_ENTRY_USAGE = (
+    "INSERT INTO card_usage (uid, inside, last_entry_at, day, entries_today) VALUES (?, 1, ?, ?, 1) "
+    "ON CONFLICT (uid) DO UPDATE SET inside = 1, last_entry_at = excluded.last_entry_at, "
+    "entries_today = CASE WHEN day = excluded.day THEN entries_today + 1 ELSE 1 END, day = excluded.day"
+)
+_CARD_EXIT_USAGE = (
+    "INSERT INTO card_usage (uid, inside, last_exit_at) VALUES (?, 0, ?) "
+    "ON CONFLICT (uid) DO UPDATE SET inside = 0, last_exit_at = excluded.last_exit_at"
+)
 _INSERT_EVENT = (
     "INSERT INTO events (id, occurred_at, direction, credential, reason, granted, people, permit_id, category, "
-    "flags, note, day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "flags, note, day, card_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_EVENT_COLUMNS = "id, occurred_at, direction, credential, reason, granted, people, permit_id, category, flags, note"
+_EVENT_COLUMNS = (
+    "id, occurred_at, direction, credential, reason, granted, people, permit_id, category, flags, note, card_uid"
+)
 
 
 @dataclass(frozen=True)
@@ -104,11 +118,12 @@ def _event_from_row(row: Sequence[Any]) -> GateEvent:
         category=row[8],
         flags=json.loads(row[9]),
         note=row[10],
+        card_uid=row[11],
     )
 
 
 class GateStore:
-    """The gate's SQLite file: permits, keys, park settings, sync state, usage and the event outbox."""
+    """The gate's SQLite file: permits, cards, keys, park settings, sync state, usage and the event outbox."""
 
     def __init__(self, path: str | Path, *, durable: bool = True) -> None:
         """``durable=False`` is for the sync loop's connection: what it writes (permits, cursor, upload marks)
@@ -201,7 +216,7 @@ class GateStore:
     # -- decisions
 
     def record(self, decision: Decision, event: GateEvent) -> int:
-        """Write the event and the permit's usage in one committed transaction; returns the event's seq.
+        """Write the event and the permit's or card's usage in one committed transaction; returns the event's seq.
 
         Called before the relay moves: once this returns, the decision survives a power cut.
         """
@@ -213,6 +228,11 @@ class GateStore:
                         conn.execute(_ENTRY_USAGE, (permit_id, int(decision.at), decision.day.isoformat()))
                     else:
                         conn.execute(_EXIT_USAGE, (permit_id, int(decision.at)))
+                if decision.granted and decision.card_uid is not None:
+                    if decision.direction is Direction.ENTRY:
+                        conn.execute(_CARD_ENTRY_USAGE, (decision.card_uid, int(decision.at), decision.day.isoformat()))
+                    else:
+                        conn.execute(_CARD_EXIT_USAGE, (decision.card_uid, int(decision.at)))
                 cursor = conn.execute(
                     _INSERT_EVENT,
                     (
@@ -228,6 +248,7 @@ class GateStore:
                         json.dumps(event.flags),
                         event.note,
                         decision.day.isoformat(),
+                        event.card_uid,
                     ),
                 )
                 seq = cursor.lastrowid
@@ -248,6 +269,29 @@ class GateStore:
         with self._lock:
             row = self.conn.execute(
                 "SELECT inside, last_entry_at, day, entries_today FROM usage WHERE permit_id = ?", (permit_id,)
+            ).fetchone()
+        if row is None:
+            return Usage()
+        return Usage(bool(row[0]), row[1], row[3] if row[2] == day.isoformat() else 0)
+
+    def lookup_card(self, uid: str) -> ListedCard | None:
+        """The synced list's entry for a card (``uid`` in protocol.normalize_uid form), or None."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT holder, role, valid_from, valid_until, active FROM cards WHERE uid = ?", (uid,)
+            ).fetchone()
+        if row is None:
+            return None
+        try:
+            role = CardRole(row[1])
+        except ValueError as err:
+            raise StoreError(f"stored card {uid} has an unknown role {row[1]!r}") from err
+        return ListedCard(row[0], role, row[2], row[3], bool(row[4]))
+
+    def card_usage(self, uid: str, day: date) -> Usage:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT inside, last_entry_at, day, entries_today FROM card_usage WHERE uid = ?", (uid,)
             ).fetchone()
         if row is None:
             return Usage()
@@ -306,6 +350,20 @@ class GateStore:
                 keyring = Keyring.from_jwks({"keys": page.keys})
             except KeyringError as err:
                 raise StoreError(f"sync page has a bad key: {err}") from err
+        cards = page.cards
+        for uid in cards.uid:
+            try:
+                canonical = normalize_uid(uid)
+            except ValueError as err:
+                raise StoreError(f"sync page has a bad card uid: {err}") from err
+            if canonical != uid:
+                raise StoreError(f"sync page has a card uid not in canonical form: {uid!r}")
+        card_rows = [
+            (uid, holder, role.value, valid_from, valid_until, int(active))
+            for uid, holder, role, valid_from, valid_until, active in zip(
+                cards.uid, cards.holder, cards.role, cards.valid_from, cards.valid_until, cards.active, strict=True
+            )
+        ]
         # in key order the b-tree is walked once from left to right instead of at random
         rows = sorted(
             zip(ids, columns.valid_from, columns.valid_until, columns.revoked, strict=True), key=itemgetter(0)
@@ -320,6 +378,7 @@ class GateStore:
                     conn.executemany(_UPSERT_PERMIT, chunk)
             with self.transaction() as conn:
                 conn.executemany(_UPSERT_PERMIT, chunks[-1])
+                conn.executemany(_UPSERT_CARD, card_rows)  # a park has hundreds of cards, not millions
                 if keyring is not None:
                     conn.execute("DELETE FROM keys")
                     trusted = keyring.keys()
@@ -401,6 +460,7 @@ class GateStore:
                 "SELECT count(*), count(*) FILTER (WHERE uploaded_at IS NULL) FROM events"
             ).fetchone()
             keys = self.conn.execute("SELECT count(*) FROM keys").fetchone()[0]
+            cards, cards_active = self.conn.execute("SELECT count(*), coalesce(sum(active), 0) FROM cards").fetchone()
         state = self.sync_state()
         park = self.park()
         return {
@@ -408,6 +468,8 @@ class GateStore:
             "permits": permits,
             "revoked": revoked,
             "keys": keys,
+            "cards": cards,
+            "cards_active": cards_active,
             "park": park.slug if park else None,
             "events": events,
             "outbox": pending,
@@ -452,6 +514,12 @@ class StoreView:
 
     def usage(self, permit_id: bytes, day: date) -> Usage:
         return self._store.usage(permit_id, day)
+
+    def listed_card(self, uid: str) -> ListedCard | None:
+        return self._store.lookup_card(uid)
+
+    def card_usage(self, uid: str, day: date) -> Usage:
+        return self._store.card_usage(uid, day)
 
     def occupancy(self, day: date) -> tuple[int, int]:
         if self._park is None:

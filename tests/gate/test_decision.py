@@ -127,7 +127,7 @@ def test_quota_snapshot_of_yesterday_does_not_count_today(store: GateStore, key:
     assert enter(store, token(make_permit(), key)).granted
 
 
-def test_cards_and_plates_are_unknown_for_now(store: GateStore) -> None:
+def test_unlisted_cards_and_plates_are_unknown(store: GateStore) -> None:
     view = store.view(entry_policy())
     assert decide(CardCredential("0A1B2C3D"), view, NOW).reason is Reason.UNKNOWN_CARD
     assert decide(PlateCredential("123ABC02"), view, NOW).reason is Reason.UNKNOWN_PLATE

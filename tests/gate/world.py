@@ -6,6 +6,8 @@ from typing import Any
 
 from gate.decision import Policy
 from protocol import (
+    CardColumns,
+    CardRole,
     Direction,
     ParkSettings,
     Permit,
@@ -53,6 +55,22 @@ def sync_page(
             valid_from=[p.valid_from for p, _ in permits],
             valid_until=[p.valid_until for p, _ in permits],
             revoked=[revoked for _, revoked in permits],
+        ),
+    )
+
+
+def card_page(cursor: str, cards: list[tuple[str, CardRole, bool]], valid: tuple[int, int] = (0, 2**40)) -> SyncPage:
+    """A page of (uid, role, active) cards, all valid in ``valid``."""
+    return SyncPage(
+        cursor=cursor,
+        complete=True,
+        cards=CardColumns(
+            uid=[uid for uid, _, _ in cards],
+            holder=[f"holder of {uid}" for uid, _, _ in cards],
+            role=[role for _, role, _ in cards],
+            valid_from=[valid[0]] * len(cards),
+            valid_until=[valid[1]] * len(cards),
+            active=[active for _, _, active in cards],
         ),
     )
 
