@@ -199,8 +199,8 @@ class Pn532Decoder:
             del self._buffer[:1]
 
 
-class NoAnswer(Exception):
-    """The PN532 did not answer a command in time (internal to the driver)."""
+class NoAnswer(ReaderError):
+    """The PN532 did not answer a command in time (the driver re-wakes it; never leaves the reader's thread)."""
 
 
 Clock = Callable[[], float]
@@ -258,7 +258,7 @@ class Pn532Reader(SerialCardReader):
                             self.card(CardRead(uid=uid_from_bytes(uid), protocol="pn532", raw=raw))
                         held, held_at = uid, now
                     self._sleep(self._poll_interval_s)
-            except (NoAnswer, ReaderError) as err:
+            except ReaderError as err:  # NoAnswer included
                 if self.stopping:
                     return
                 failures += 1
