@@ -9,18 +9,40 @@ fields)::
     )
 
 or from a dict shaped like the TOML file with ``config_from_dict(d)``.
+
+Card readers are an array of tables, one per reader on the lane::
+
+    [[readers]]
+    name = "door"
+    protocol = "em4100"          # em4100 | pn532 | ascii | osdp
+    port = "/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0"
+
+    [[readers]]
+    name = "osdp-1"
+    protocol = "osdp"
+    port = "/dev/ttyUSB1"
+    baudrate = 9600              # optional: each protocol has its default
+    address = 0                  # osdp: the reader's address on the RS-485 bus
+    scbk = "000102030405060708090a0b0c0d0e0f"   # osdp: its Secure Channel base key, 16 bytes of hex
+
+``ascii`` readers take ``format`` (hex | decimal | wiegand26 | wiegand34), ``decimal_bytes`` (the uid's
+length in bytes for a decimal id, default 4) and ``wiegand_base`` (10 or 16: how the bridge prints the
+Wiegand value).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from gate.errors import ConfigError
 from protocol import Direction
+from protocol.cards import MAX_UID_BYTES
 
 
 @dataclass(frozen=True)
@@ -66,6 +88,39 @@ class LightsSettings:
     red: int = 22
 
 
+READER_PROTOCOLS = ("em4100", "pn532", "ascii", "osdp")
+ASCII_FORMATS = ("hex", "decimal", "wiegand26", "wiegand34")
+_READER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "em4100": (),
+    "pn532": (),
+    "ascii": ("format", "decimal_bytes", "wiegand_base"),
+    "osdp": ("address", "scbk"),
+}
+SCBK_BYTES = 16
+OSDP_MAX_ADDRESS = 126  # 127 is the broadcast address
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    """One card reader: what ``gate.readers.factory.open_reader`` is called with."""
+
+    name: str
+    protocol: str
+    port: str
+    baudrate: int | None = None  # None: the protocol's usual speed
+    # protocol options, already checked and converted (osdp ``scbk`` is bytes here)
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def open_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``open_reader`` besides name, protocol and port."""
+        kwargs = dict(self.options)
+        if "format" in kwargs:  # the reader's keyword is ``fmt`` (``format`` is a builtin)
+            kwargs["fmt"] = kwargs.pop("format")
+        if self.baudrate is not None:
+            kwargs["baudrate"] = self.baudrate
+        return kwargs
+
+
 @dataclass(frozen=True)
 class GateConfig:
     gate: GateSettings
@@ -73,6 +128,7 @@ class GateConfig:
     camera: CameraSettings = field(default_factory=CameraSettings)
     relay: RelaySettings = field(default_factory=RelaySettings)
     lights: LightsSettings = field(default_factory=LightsSettings)
+    readers: tuple[ReaderSettings, ...] = ()
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -131,19 +187,78 @@ def _section(name: str, cls: type[Any], values: object) -> Any:
     return cls(**kwargs)
 
 
+def _reader_option(where: str, protocol: str, key: str, value: object) -> object:
+    if key == "format":
+        if value not in ASCII_FORMATS:
+            raise ConfigError(f"{where}.format must be one of {', '.join(ASCII_FORMATS)}, not {value!r}")
+        return value
+    if key == "decimal_bytes":
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_UID_BYTES:
+            raise ConfigError(f"{where}.decimal_bytes must be an integer from 1 to {MAX_UID_BYTES}, not {value!r}")
+        return value
+    if key == "wiegand_base":
+        if value not in (10, 16) or isinstance(value, bool):
+            raise ConfigError(f"{where}.wiegand_base must be 10 or 16, not {value!r}")
+        return value
+    if key == "address":
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= OSDP_MAX_ADDRESS:
+            raise ConfigError(f"{where}.address must be an integer from 0 to {OSDP_MAX_ADDRESS}, not {value!r}")
+        return value
+    if key == "scbk":
+        try:
+            key_bytes = bytes.fromhex(value) if isinstance(value, str) else b""
+        except ValueError:
+            key_bytes = b""
+        if len(key_bytes) != SCBK_BYTES:
+            raise ConfigError(f"{where}.scbk must be {SCBK_BYTES} bytes as {2 * SCBK_BYTES} hex digits")
+        return key_bytes
+    raise ConfigError(f"{where}: unsupported {protocol} option {key}")  # a programming error in this module
+
+
+def _readers(values: object) -> tuple[ReaderSettings, ...]:
+    if not isinstance(values, list):
+        raise ConfigError("readers must be an array of tables: [[readers]]")
+    readers: list[ReaderSettings] = []
+    for index, entry in enumerate(values):
+        where = f"readers[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be a table")
+        for required in ("name", "protocol", "port"):
+            if required not in entry:
+                raise ConfigError(f"{where}.{required} is required")
+        name = _convert(f"{where}.name", entry["name"], "str")
+        port = _convert(f"{where}.port", entry["port"], "str")
+        protocol = entry["protocol"]
+        if protocol not in READER_PROTOCOLS:
+            raise ConfigError(f"{where}.protocol must be one of {', '.join(READER_PROTOCOLS)}, not {protocol!r}")
+        allowed = _READER_OPTIONS[protocol]
+        unknown = sorted(set(entry) - {"name", "protocol", "port", "baudrate", *allowed})
+        if unknown:
+            raise ConfigError(f"{where} ({protocol}) has unknown key(s): {', '.join(unknown)}")
+        baudrate = entry.get("baudrate")
+        if baudrate is not None and (not isinstance(baudrate, int) or isinstance(baudrate, bool) or baudrate <= 0):
+            raise ConfigError(f"{where}.baudrate must be a positive integer, not {baudrate!r}")
+        options = {key: _reader_option(where, protocol, key, entry[key]) for key in allowed if key in entry}
+        assert isinstance(name, str) and isinstance(port, str)
+        if any(reader.name == name for reader in readers):
+            raise ConfigError(f"{where}.name {name!r} is used by another reader")
+        readers.append(ReaderSettings(name, protocol, port, baudrate, MappingProxyType(options)))
+    return tuple(readers)
+
+
 def config_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> GateConfig:
     """Build and check a GateConfig from a dict shaped like gate.toml.
 
     A relative ``gate.data_dir`` is taken relative to ``base_dir`` when given (the TOML file's folder).
     """
-    unknown = sorted(set(data) - set(_SECTIONS))
+    unknown = sorted(set(data) - set(_SECTIONS) - {"readers"})
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
     for required in ("gate", "server"):
         if required not in data:
             raise ConfigError(f"[{required}] section is required")
     sections = {name: _section(name, cls, data.get(name, {})) for name, cls in _SECTIONS.items()}
-    config = GateConfig(**sections)
+    config = GateConfig(**sections, readers=_readers(data.get("readers", [])))
     if config.camera.source not in _CAMERA_SOURCES:
         raise ConfigError(f"camera.source must be one of {', '.join(_CAMERA_SOURCES)}, not {config.camera.source!r}")
     if not config.server.url.startswith(("http://", "https://")):

@@ -1,31 +1,35 @@
 """The gate controller: camera thread → credential queue → decision thread, plus the sync loop.
 
     camera thread    frame source → decode_qr → debounce by text → QrCredential on the queue
-    decision thread  queue → decide() (pure) → store.record (event + usage, committed) → relay/lights → listeners
+    reader threads   each card reader (gate.readers) → debounce by uid → CardCredential on the queue (never blocks)
+    decision thread  queue → decide() (pure) → store.record (event + usage, committed) → relay/lights
+                     → the card reader's own LED/buzzer → listeners
     sync thread      SyncLoop with its own store connection; the decision thread never waits on it
 
-Other readers (RFID, plates, a ranger's manual open) put credentials on the same queue with ``submit``.
+Other sources (plates, a ranger's manual open) put credentials on the same queue with ``submit``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
 
 from gate.actuators import Actuators
 from gate.config import GateConfig
-from gate.credentials import Credential, QrCredential
+from gate.credentials import CardCredential, Credential, QrCredential
 from gate.decision import Decision, Policy, decide
-from gate.errors import GateError, SyncError
+from gate.errors import ConfigError, GateError, SyncError
 from gate.events import FLAG_OFFLINE, make_event
 from gate.frames import FrameSource, open_frame_source
 from gate.qr import decode_qr
+from gate.readers.base import CardCallback, CardRead, CardReader
 from gate.store import GateStore
 from gate.sync import SyncClient, SyncLoop
 from protocol import GateEvent
@@ -63,7 +67,9 @@ class GateController:
         pin_factory: Any | None = None,
         http_client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
+        readers: Sequence[CardReader] | None = None,
     ) -> None:
+        """``readers`` replaces the card readers of ``config.readers`` (the simulator and tests pass their own)."""
         self.config = config
         self._clock = clock  # unix seconds; the simulator may run a compressed day
         self.store = GateStore(config.gate.db_path)
@@ -84,6 +90,12 @@ class GateController:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._debounce = Debouncer(config.gate.debounce_s)
+        # card readers call from their own threads; one lock guards the shared card debouncer
+        self._card_debounce = Debouncer(config.gate.debounce_s)
+        self._card_lock = threading.Lock()
+        self._readers: list[CardReader] = list(readers) if readers is not None else []
+        self._readers_from_config = readers is None
+        self.cards_dropped = 0
         self.decisions = 0
         self.frames = 0
         self.camera_error: str | None = None
@@ -103,16 +115,63 @@ class GateController:
         self._actuators = Actuators(self.config.relay, self.config.lights, self._pin_factory)
         if self._frames is None:
             self._frames = open_frame_source(self.config.camera)
+        if self._readers_from_config and not self._readers:
+            self._readers = self._open_readers()
         self._threads = [
             threading.Thread(target=self._camera_loop, name="gate-camera", daemon=True),
             threading.Thread(target=self._decision_loop, name="gate-decide", daemon=True),
         ]
         for thread in self._threads:
             thread.start()
+        for reader in self._readers:
+            reader.start(self._card_callback(reader.name))
         self.sync.start()
+
+    def _open_readers(self) -> list[CardReader]:
+        if not self.config.readers:
+            return []
+        # imported here: the reader drivers (pyserial, libosdp) load only on gates that have readers
+        from gate.readers.factory import open_reader
+
+        opened: list[CardReader] = []
+        for settings in self.config.readers:
+            try:
+                opened.append(
+                    open_reader(
+                        name=settings.name, protocol=settings.protocol, port=settings.port, **settings.open_kwargs()
+                    )
+                )
+            except (ValueError, TypeError) as err:
+                raise ConfigError(f"reader {settings.name!r}: {err}") from err
+        return opened
+
+    def _card_callback(self, reader: str) -> CardCallback:
+        def on_card(read: CardRead) -> None:
+            self.offer_card(CardCredential(read.uid, reader=reader))
+
+        return on_card
+
+    def offer_card(self, credential: CardCredential) -> bool:
+        """Queue a card read without ever blocking the reader's thread; False if debounced or dropped.
+
+        A card held to the reader is one presentation; a full queue (the decision thread stalled) drops the
+        read with a warning rather than stall the reader, and the holder taps again.
+        """
+        with self._card_lock:
+            if not self._card_debounce.fresh(credential.uid, time.monotonic()):
+                return False
+        try:
+            self._queue.put_nowait(credential)
+        except queue.Full:
+            self.cards_dropped += 1
+            log.warning("decision queue full: card %s from reader %s dropped", credential.uid, credential.reader)
+            return False
+        return True
 
     def stop(self) -> None:
         """Stop reading, finish the credentials already queued, stop syncing, close devices."""
+        for reader in self._readers:
+            reader.stop()
         self._stop.set()
         for thread in self._threads:
             thread.join(10.0)
@@ -152,6 +211,8 @@ class GateController:
             "frames": self.frames,
             "queued": self._queue.qsize(),
             "camera_error": self.camera_error,
+            "readers": [dataclasses.asdict(reader.health()) for reader in self._readers],
+            "cards_dropped": self.cards_dropped,
         }
 
     # -- threads
@@ -188,6 +249,15 @@ class GateController:
             except GateError as err:
                 log.error("decision failed, barrier stays closed: %s", err)
 
+    def _show_on_reader(self, name: str, granted: bool) -> None:
+        for reader in self._readers:
+            if reader.name == name:
+                try:
+                    reader.show(granted)
+                except Exception:  # a reader's LED must never keep the lane from its next decision
+                    log.exception("reader %s could not show the decision", name)
+                return
+
     def handle(self, credential: Credential) -> Decision:
         """Decide, record, then actuate — in that order — and tell the listeners. Runs on the decision thread."""
         self._view.refresh()
@@ -197,6 +267,8 @@ class GateController:
         self.store.record(decision, event)  # committed before the barrier moves
         if self._actuators is not None:
             self._actuators.show(decision)
+        if isinstance(credential, CardCredential) and credential.reader is not None:
+            self._show_on_reader(credential.reader, decision.granted)
         self.decisions += 1
         # logged after the relay moved, with the event id: the crash test holds the store to every id logged
         log.info(
