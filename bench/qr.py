@@ -17,17 +17,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from gpiozero.pins.mock import MockFactory
 
-from gate.config import GateConfig, GateSettings, ServerSettings
+from bench._lane import PARK, bench_lane
 from gate.controller import GateController
 from gate.credentials import QrCredential
-from gate.frames import QueueFrameSource
 from gate.qr import decode_qr
-from protocol import Keyring, ParkSettings, Permit, Reason, SigningKey, SyncPage, encode_token, new_permit_id
+from protocol import Permit, Reason, SigningKey, encode_token, new_permit_id
 from sim.render import render_qr_frame
 
-PARK = "bench-park"
 Decoder = Callable[[np.ndarray], list[str]]
 
 
@@ -47,25 +44,6 @@ def _tokens(key: SigningKey, n: int) -> list[str]:
         encode_token(Permit(new_permit_id(), PARK, now - 3600, now + 86400, (1, 0, 0), now - 3600), key)
         for _ in range(n)
     ]
-
-
-def _controller(workdir: Path, key: SigningKey) -> GateController:
-    config = GateConfig(
-        gate=GateSettings(park=PARK, name="bench", data_dir=workdir),
-        # nothing listens on port 9: the sync thread fails fast and backs off, as a gate offline would
-        server=ServerSettings(url="http://127.0.0.1:9", device_token="qd_bench", sync_interval_s=3600),
-    )
-    controller = GateController(config, frame_source=QueueFrameSource(), pin_factory=MockFactory())
-    controller.store.apply_sync_page(
-        SyncPage(
-            cursor="0",
-            complete=True,
-            park=ParkSettings(slug=PARK, name="Bench"),
-            keys=Keyring([key.public]).to_jwks()["keys"],
-        )
-    )
-    controller.start()
-    return controller
 
 
 def _measure(decoder: Decoder, frames: list[np.ndarray], controller: GateController) -> tuple[list[float], int]:
@@ -91,8 +69,8 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     ours_frames = [render_qr_frame(t, rng) for t in tokens[: args.frames]]
     base_frames = [render_qr_frame(t, rng) for t in tokens[args.frames :]]
     with tempfile.TemporaryDirectory() as tmp:
-        ours_ctl = _controller(Path(tmp) / "ours", key)
-        base_ctl = _controller(Path(tmp) / "baseline", key)
+        ours_ctl = bench_lane(Path(tmp) / "ours", key)
+        base_ctl = bench_lane(Path(tmp) / "baseline", key)
         try:
             decode_qr(ours_frames[0])  # warm-up: first-call allocations are not what a lane sees
             opencv_decode(base_frames[0])
