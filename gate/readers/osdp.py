@@ -39,6 +39,8 @@ BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400)
 MAX_ADDRESS = 126  # 0x7F is the broadcast address
 SCBK_LEN = 16
 REFRESH_S = 0.01  # libosdp's own loop sleeps 20 ms; half that keeps card → decision latency down
+OFFLINE_RETRY_S = 3.0  # a reader offline this long gets a fresh libosdp context (libosdp itself waits 300 s)
+SC_RETRY_S = 30.0  # the same after a failed Secure Channel handshake
 PROBE_S = 0.25  # how often an idle port is checked for a hang-up (USB adapter pulled out)
 SHOW_S = 1.0  # how long the LED shows the decision
 LIBOSDP_LOG_LEVEL = osdp.LogLevel.Warning  # process-wide in libosdp; errors (failed secure channel) still show
@@ -262,8 +264,22 @@ class OsdpReader:
             self._stop.wait(REOPEN_DELAY_S)
 
     def _session(self, port: serial.SerialBase) -> None:
-        """Run one libosdp Control Panel on the open port until stopped or the port is lost."""
+        """Run libosdp Control Panels on the open port until stopped or the port is lost.
+
+        libosdp rests for 300 s after a reader stops answering before it tries again; a gate wants a reader
+        that rebooted (power cut, cable reseated) back in seconds. So a context whose reader stays offline
+        for ``OFFLINE_RETRY_S`` is replaced by a fresh one on the same port (after a failed handshake only
+        every ``SC_RETRY_S``: retrying will not fix a wrong key, it only fills the log).
+        """
         channel = _SerialChannel(port)
+        while not self._stop.is_set() and channel.lost is None:
+            self._run_context(channel)
+        if channel.lost is not None:
+            self._set(connected=False, last_error=f"{self.port}: {channel.lost}")
+            log.warning("reader %s: lost %s: %s", self.name, self.port, channel.lost)
+
+    def _run_context(self, channel: _SerialChannel) -> None:
+        """One libosdp Control Panel: refresh it, send queued decisions; return when stopped, lost or idle."""
         flags = [osdp.LibFlag.EnableNotification]
         if self._scbk is not None:
             # Without EnforceSecure libosdp falls back to plaintext when the handshake fails: a wrong key
@@ -273,17 +289,27 @@ class OsdpReader:
         osdp_sys.set_loglevel(LIBOSDP_LOG_LEVEL)
         ctx = osdp_sys.ControlPanel([info.get()])
         ctx.set_event_callback(self._event)
-        if self._scbk is not None:
-            self._set_extra(secure_channel=SC_PENDING)
-        next_probe = time.monotonic() + PROBE_S
+        channel.flush()  # whatever the last context left half-read
+        with self._lock:
+            self._health.connected = False
+            if self._scbk is not None and self._health.extra["secure_channel"] != SC_FAILED:
+                self._health.extra["secure_channel"] = SC_PENDING
+        next_probe = last_online = time.monotonic()
         while not self._stop.is_set():
             ctx.refresh()
-            if time.monotonic() >= next_probe:
+            now = time.monotonic()
+            if now >= next_probe:
                 channel.probe()
-                next_probe = time.monotonic() + PROBE_S
+                next_probe = now + PROBE_S
             if channel.lost is not None:
-                self._set(connected=False, last_error=f"{self.port}: {channel.lost}")
-                log.warning("reader %s: lost %s: %s", self.name, self.port, channel.lost)
+                return
+            with self._lock:
+                online = self._health.connected
+                failed = self._health.extra["secure_channel"] == SC_FAILED
+            if online:
+                last_online = now
+            elif now - last_online > (SC_RETRY_S if failed else OFFLINE_RETRY_S):
+                log.info("reader %s: no OSDP reader online at address %d; starting over", self.name, self.address)
                 return
             try:
                 request = self._requests.get(timeout=REFRESH_S)

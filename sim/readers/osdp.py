@@ -88,13 +88,35 @@ class SimOsdpReader:
 
     @property
     def plugged(self) -> bool:
+        """The adapter is in: the link points at a live pty."""
+        return self._port is not None
+
+    @property
+    def powered(self) -> bool:
+        """The reader is running (a PD is on the line)."""
         return self._ctx is not None
 
     def plug(self) -> None:
-        """Make a fresh pty, point ``link`` at it, and start a fresh PD on it (as a reader powering up)."""
-        if self.plugged:
+        """Make a fresh pty, point ``link`` at it, and power the reader up on it."""
+        if self._port is not None:
             raise OsdpSimError(f"{self.link} is already plugged in")
         self._port = PtyPort(self.link)
+        self.power_on()
+        log.info("sim OSDP reader %d plugged in at %s → %s", self.address, self.link, self._port.device)
+
+    def unplug(self) -> None:
+        """Pull the adapter out: the link goes away and the gate's open port hangs up."""
+        self.power_off()
+        if self._port is not None:
+            self._port.unplug()
+            self._port = None
+
+    def power_on(self) -> None:
+        """Start a fresh PD (no session, no secure channel yet) on the plugged-in line."""
+        if self._port is None:
+            raise OsdpSimError(f"reader at {self.link} is unplugged")
+        if self.powered:
+            raise OsdpSimError(f"reader at {self.link} is already powered")
         caps = [
             (osdp.Capability.CardDataFormat, 1, 1),
             (osdp.Capability.LEDControl, 1, 1),
@@ -110,28 +132,24 @@ class SimOsdpReader:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"sim-osdp-{self.address}", daemon=True)
         self._thread.start()
-        log.info("sim OSDP reader %d plugged in at %s → %s", self.address, self.link, self._port.device)
 
-    def unplug(self) -> None:
-        """Pull the adapter out: the link goes away and the gate's open port hangs up."""
+    def power_off(self) -> None:
+        """Cut the reader's power but leave the adapter and cable: the line goes quiet, the port stays."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5.0)
             self._thread = None
         with self._pd_lock:
             self._ctx = None
-        if self._port is not None:
-            self._port.unplug()
-            self._port = None
 
     def replug(self) -> None:
         """Unplug (if plugged) and plug back in on a new pty under the same link."""
-        if self.plugged:
+        if self._port is not None:
             self.unplug()
         self.plug()
 
     def close(self) -> None:
-        if self.plugged:
+        if self._port is not None:
             self.unplug()
 
     def __enter__(self) -> SimOsdpReader:
@@ -202,7 +220,7 @@ class SimOsdpReader:
     def _submit(self, event: dict[str, Any]) -> None:
         with self._pd_lock:
             if self._ctx is None:
-                raise OsdpSimError(f"reader at {self.link} is unplugged")
+                raise OsdpSimError(f"reader at {self.link} is unplugged or powered off")
             if not self._ctx.submit_event(event):
                 raise OsdpSimError(f"libosdp refused the event {event.get('event')}")
 

@@ -148,6 +148,23 @@ def test_unplug_and_replug_reconnects_by_itself(tmp_path: Path) -> None:
         assert ln.next_read().uid == "CAFEBABE"
 
 
+@pytest.mark.slow
+def test_reader_power_cut_with_the_adapter_left_in_comes_back(tmp_path: Path) -> None:
+    # libosdp alone would wait 300 s before talking to a reader that stopped answering
+    with lane(tmp_path) as ln:
+        ln.online()
+        ln.sim.power_off()
+        wait_for(lambda: not ln.reader.health().connected, timeout=30.0)
+        health = ln.reader.health()
+        assert health.extra["port_open"]
+        assert health.last_error == "reader at OSDP address 5 does not answer"
+        ln.sim.power_on()
+        wait_for(lambda: ln.reader.health().extra["secure_channel"] == SC_ACTIVE and ln.sim.online, timeout=30.0)
+        assert ln.reader.health().reconnects == 0  # the port never went away
+        ln.sim.tap(b"\x0b\x0e\x0e\x0f")
+        assert ln.next_read().uid == "0B0E0E0F"
+
+
 def test_factory_builds_an_osdp_reader_from_config_values(tmp_path: Path) -> None:
     with SimOsdpReader(tmp_path / "ttyUSB1", address=0, scbk=KEY) as sim:
         reader = open_reader("lane1", "osdp", str(sim.link), address=0, scbk=KEY.hex(), baudrate=9600)
@@ -170,7 +187,12 @@ def test_sim_refuses_bad_use(tmp_path: Path) -> None:
     sim = SimOsdpReader(tmp_path / "x")
     with pytest.raises(OsdpSimError, match="unplugged"):
         sim.tap(b"\x01")
+    with pytest.raises(OsdpSimError, match="unplugged"):
+        sim.power_on()
     with sim:
+        assert sim.plugged and sim.powered
+        with pytest.raises(OsdpSimError, match="already powered"):
+            sim.power_on()
         with pytest.raises(OsdpSimError):
             sim.tap(b"")
         with pytest.raises(OsdpSimError):
