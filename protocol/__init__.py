@@ -34,6 +34,7 @@ from protocol.schemas import (
     ParkSettings,
     PermitColumns,
     SyncPage,
+    VehiclePassColumns,
 )
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "SyncPage",
     "TokenError",
     "UnknownKey",
+    "VehiclePassColumns",
     "VerifiedPermit",
     "encode_token",
     "new_permit_id",

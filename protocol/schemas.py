@@ -43,11 +43,16 @@ class PermitColumns(Strict):
     valid_from: list[int] = []
     valid_until: list[int] = []
     revoked: list[bool] = []
+    # the vehicle's normalised plate (protocol.plates), so a vehicle lane can admit the car by its plate;
+    # absent (None) for pedestrian permits. Optional as a whole so a feed of pedestrian permits stays small.
+    plate: list[str | None] | None = None
 
     @model_validator(mode="after")
     def _same_lengths(self) -> PermitColumns:
         n = len(self.id)
         if not (len(self.valid_from) == len(self.valid_until) == len(self.revoked) == n):
+            raise ValueError("permit columns must all have the same length")
+        if self.plate is not None and len(self.plate) != n:
             raise ValueError("permit columns must all have the same length")
         return self
 
@@ -92,6 +97,28 @@ class CardColumns(Strict):
         return len(self.uid)
 
 
+class VehiclePassColumns(Strict):
+    """Vehicle passes (annual or resident passes by plate alone) changed after the cursor, like cards."""
+
+    plate: list[str] = []  # normalised plate (protocol.plates)
+    holder: list[str] = []
+    vehicle_class: list[str] = []  # motorcycle | car | minibus | bus
+    valid_from: list[int] = []
+    valid_until: list[int] = []
+    active: list[bool] = []
+
+    @model_validator(mode="after")
+    def _same_lengths(self) -> VehiclePassColumns:
+        n = len(self.plate)
+        columns = (self.holder, self.vehicle_class, self.valid_from, self.valid_until, self.active)
+        if any(len(column) != n for column in columns):
+            raise ValueError("vehicle pass columns must all have the same length")
+        return self
+
+    def __len__(self) -> int:
+        return len(self.plate)
+
+
 class SyncPage(Strict):
     cursor: str  # give it back as ?cursor= to get the next page
     complete: bool  # no more changes after this page (for now)
@@ -99,6 +126,7 @@ class SyncPage(Strict):
     keys: list[dict[str, Any]] | None = None  # the whole JWK Set, when it changed since the cursor
     permits: PermitColumns = PermitColumns()
     cards: CardColumns = CardColumns()
+    vehicle_passes: VehiclePassColumns = VehiclePassColumns()
 
 
 class Direction(StrEnum):
@@ -125,6 +153,7 @@ class GateEvent(Strict):
     people: Annotated[int, Field(ge=0, le=1000)] = 0  # people counted through the gate (0 if refused)
     permit_id: str | None = None
     card_uid: str | None = None  # normalised uid of the card presented (credential "card")
+    plate: str | None = None  # the plate read at a vehicle lane, normalised (credential "plate", or a permit's car)
     category: str | None = None  # permit category, or the card holder's role
     flags: list[Literal["unlisted", "clock_suspect", "offline"]] = []
     note: Annotated[str, Field(max_length=500)] | None = None  # manual opens carry the ranger's reason
