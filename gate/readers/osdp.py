@@ -195,7 +195,7 @@ class OsdpReader:
         )
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._requests: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._requests: queue.SimpleQueue[tuple[bool, float] | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._on_card: CardCallback | None = None
 
@@ -223,7 +223,7 @@ class OsdpReader:
 
     def show(self, granted: bool) -> None:
         """Queue the decision for the reader's LED and buzzer; returns at once (the reader thread sends it)."""
-        self._requests.put(bool(granted))
+        self._requests.put((bool(granted), time.monotonic()))
 
     # -- the reader thread
 
@@ -315,9 +315,11 @@ class OsdpReader:
                 request = self._requests.get(timeout=REFRESH_S)
             except queue.Empty:
                 continue
-            if request is _STOP:
+            if not isinstance(request, tuple):  # _STOP
                 return
-            granted = bool(request)
+            granted, at = request
+            if time.monotonic() - at > SHOW_S:
+                continue  # queued while the reader was away: the person has long gone
             for command in (led_command(granted), buzzer_command(granted)):
                 if not ctx.submit_command(0, command):
                     log.info("reader %s: offline, decision not shown on the reader", self.name)

@@ -146,6 +146,7 @@ def test_unplug_and_replug_reconnects_by_itself(tmp_path: Path) -> None:
         wait_for(lambda: ln.reader.health().extra["secure_channel"] == SC_ACTIVE)
         ln.sim.tap(b"\xca\xfe\xba\xbe")
         assert ln.next_read().uid == "CAFEBABE"
+        assert ln.sim.leds() == []  # the decision shown while it was away is not replayed on the reader
 
 
 @pytest.mark.slow
