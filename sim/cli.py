@@ -18,6 +18,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"cannot be negative, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qaqpa-sim", description="Qaqpa's simulated world.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -27,13 +34,21 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Start a real server on a temporary SQLite file, create a park with N entry gates and one exit gate, "
             "issue permits to simulated visitors (valid, groups, expired, not yet valid, revoked, wrong park, "
-            "forged, altered, reused, issued while a gate is offline), run real gate controllers fed by "
-            "simulated cameras, cut one gate's network for a while, then compare the gates' events with the "
-            "server's. Exit status 0 only if every check holds."
+            "forged, altered, reused, issued while a gate is offline) and RFID cards to residents, rangers, staff "
+            "and guides (plus an unknown, a deactivated and an expired card), run real gate controllers fed by "
+            "simulated cameras and simulated card readers on ptys (EM4100, OSDP with Secure Channel, PN532, "
+            "ASCII-line), cut one gate's network and unplug one card reader for a while, then compare the gates' "
+            "events with the server's. Exit status 0 only if every check holds."
         ),
     )
     demo.add_argument("--gates", type=_positive_int, default=2, help="entry gates (default 2; plus one exit gate)")
     demo.add_argument("--visitors", type=_positive_int, default=200, help="visitors in the day (default 200)")
+    demo.add_argument(
+        "--cardholders",
+        type=_non_negative_int,
+        default=24,
+        help="people with RFID cards in the day (default 24; 0: readers only, nobody taps)",
+    )
     demo.add_argument(
         "--duration", type=float, default=120.0, metavar="SECONDS", help="real seconds the day lasts (default 120)"
     )
@@ -51,6 +66,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     options = DemoOptions(
         gates=args.gates,
         visitors=args.visitors,
+        cardholders=args.cardholders,
         duration_s=args.duration,
         seed=args.seed,
         report=args.report,
@@ -63,10 +79,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for name, ok in checks.items():
         print(f"  {'ok  ' if ok else 'FAIL'}  {name.replace('_', ' ')}", file=sys.stderr)
     visitors = report["visitors"]
+    cards = report["cards"]
     server = report["server"]
     print(
-        f"\n{visitors['expected_ok']}/{visitors['total']} visitors as expected; server holds {server['events']} events "
-        f"({server['entries']} people in, {server['exits']} out); lost {report['lost_events']}, "
+        f"\n{visitors['expected_ok']}/{visitors['total']} visitors and {cards['expected_ok']}/{cards['total']} card "
+        f"holders as expected; server holds {server['events']} events ({server['card_events']} by card; "
+        f"{server['entries']} people in, {server['exits']} out); lost {report['lost_events']}, "
         f"duplicate {report['duplicate_events']}",
         file=sys.stderr,
     )

@@ -4,9 +4,16 @@ What runs: ``qaqpa-server`` as a subprocess on a temporary SQLite file; one park
 wrong-park permits); N entry gates and one exit gate, each a real ``GateController`` in this process,
 fed by a ``SimCamera`` and talking to the server through its own ``FaultyLink``. Visitors (see
 ``sim.visitors``) present their QR at the gates; halfway through the day one entry gate loses its
-network, keeps deciding offline and uploads its events after the link is back. At the end the gates'
-event stores are compared with the server's events one by one, and every decision with what it should
-have been. The report is JSON; the exit status is 0 only if every expectation held.
+network, keeps deciding offline and uploads its events after the link is back.
+
+Every gate also has RFID card readers on real ptys, a different protocol at each gate (see
+``sim.cardholders``): residents, rangers, staff and guides, registered on the server before the day, tap
+their cards in and out; an unknown card, a deactivated one and an expired one are refused; a resident who
+taps again before leaving is already inside. A little after mid-day one reader is unplugged and plugged
+back in; the gate's reader must find it again by itself, and a card tapped after that must be decided.
+
+At the end the gates' event stores are compared with the server's events one by one, and every decision
+with what it should have been. The report is JSON; the exit status is 0 only if every expectation held.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from gate.controller import GateController
 from gate.frames import QueueFrameSource
 from protocol import Direction, GateEvent, permit_id_bytes
 from sim.camera import SimCamera
+from sim.cardholders import CardHolder, LaneReader, gate_protocols, plan_cardholders, reader_fault
 from sim.errors import ScenarioError, SimError
 from sim.netfault import FaultyLink
 from sim.server_proc import ServerApi, ServerProcess, read_server_events
@@ -54,6 +62,7 @@ TRIES = 3
 class DemoOptions:
     gates: int = 2
     visitors: int = 200
+    cardholders: int = 24
     duration_s: float = 120.0
     seed: int = 1
     report: Path | None = None
@@ -75,9 +84,11 @@ class Lane:
     camera: SimCamera
     queue: list[tuple[float, int, Step]] = field(default_factory=list)
     answered: threading.Condition = field(default_factory=threading.Condition)
+    readers: dict[str, LaneReader] = field(default_factory=dict)  # the lane's simulated card readers by name
     current: Step | None = None
     decisions: list[tuple[str, bool, int]] = field(default_factory=list)  # reason, granted, people
     stray: list[str] = field(default_factory=list)  # decisions while nobody was presenting
+    stray_cards: list[str] = field(default_factory=list)  # card decisions nobody tapped for: phantom cards
     worker: threading.Thread | None = None
 
     def on_decision(self, decision: Any, event: GateEvent) -> None:
@@ -85,8 +96,11 @@ class Lane:
         with self.answered:
             self.decisions.append((event.reason.value, event.granted, event.people))
             step = self.current
-            if step is None or step.answer is not None:
+            # the answer must be to what this person presented: their card, or (no card uid) their QR
+            if step is None or step.answer is not None or event.card_uid != step.visitor.card_uid:
                 self.stray.append(event.reason.value)
+                if event.card_uid is not None:
+                    self.stray_cards.append(f"{event.card_uid} {event.reason.value}")
                 return
             step.answer = event.reason.value
             step.answered_at = time.monotonic()
@@ -105,6 +119,8 @@ class Demo:
             raise ScenarioError("--gates must be at least 1")
         if options.visitors < 1:
             raise ScenarioError("--visitors must be at least 1")
+        if options.cardholders < 0:
+            raise ScenarioError("--cardholders cannot be negative")
         if options.duration_s < 30:
             raise ScenarioError("--duration must be at least 30 seconds (the day needs room for exits)")
         self.options = options
@@ -120,8 +136,10 @@ class Demo:
         )
         self.entry_names = [f"entry-{i + 1}" for i in range(options.gates)]
         self.cut_gate = self.entry_names[0]
+        self.fault = reader_fault(self.entry_names, self.timing)
         self.lanes: dict[str, Lane] = {}
         self.visitors: list[Visitor] = []
+        self.cardholders: list[CardHolder] = []
         self.api: ServerApi | None = None
         self.server: ServerProcess | None = None
         self.kid = ""
@@ -132,6 +150,7 @@ class Demo:
         self._t0 = 0.0
         self._stopping = threading.Event()
         self.cut_log: dict[str, Any] = {}
+        self.fault_log: dict[str, Any] = {}
         self._stopped: set[str] = set()
         self._closed: set[str] = set()
 
@@ -155,6 +174,7 @@ class Demo:
     def _setup_gates(self, work: Path) -> None:
         assert self.api is not None and self.server is not None
         names = [(name, Direction.ENTRY) for name in self.entry_names] + [(EXIT_GATE, Direction.EXIT)]
+        protocols = gate_protocols(self.entry_names, EXIT_GATE)
         for name, direction in names:
             self.api.create_gate(PARK, name, name.replace("-", " ").title(), direction.value)
             token = self.api.device_token(PARK, name)
@@ -170,15 +190,27 @@ class Demo:
                 ),
                 server=ServerSettings(url=link.url, device_token=token, sync_interval_s=self.options.sync_interval_s),
             )
+            readers: dict[str, LaneReader] = {}
             try:
+                for protocol in protocols[name]:
+                    reader_rng = np.random.default_rng(int(self.rng.integers(0, 2**63)))
+                    lane_reader = LaneReader(name, protocol, work / "dev", reader_rng)
+                    readers[lane_reader.name] = lane_reader
                 source = QueueFrameSource()
                 # each gate has its own mock GPIO: the same relay pin number on every gate must not clash
-                controller = GateController(config, frame_source=source, pin_factory=MockFactory())
+                controller = GateController(
+                    config,
+                    frame_source=source,
+                    pin_factory=MockFactory(),
+                    readers=[reader.gate_reader() for reader in readers.values()],
+                )
                 camera_rng = np.random.default_rng(int(self.rng.integers(0, 2**63)))
                 camera = SimCamera(source, camera_rng, difficulty=self.options.difficulty, name=name)
-                lane = Lane(name, direction, link, controller, source, camera)
+                lane = Lane(name, direction, link, controller, source, camera, readers=readers)
             except BaseException:
                 link.close()  # not a lane yet, so _shutdown would not see it
+                for reader in readers.values():
+                    reader.close()
                 raise
             controller.add_listener(lane.on_decision)
             self.lanes[name] = lane
@@ -253,6 +285,60 @@ class Demo:
             self._wait("every gate to sync the revocations", lambda: self._gates_list(last_revoked, True), 60)
             self.log(f"revoked {len(revoked)} permits; every gate has synced the revocations")
 
+    def _readers_ready(self) -> bool:
+        """Every simulated reader plugged in and every gate reader connected (OSDP: Secure Channel up)."""
+        for lane in self.lanes.values():
+            if not all(reader.online() for reader in lane.readers.values()):
+                return False
+            for health in lane.controller.status()["readers"]:
+                if not health["connected"] or health["extra"].get("secure_channel", "active") != "active":
+                    return False
+        return True
+
+    def _gates_list_card(self, uid: str, active: bool) -> bool:
+        for lane in self.lanes.values():
+            listed = lane.controller.store.lookup_card(uid)
+            if listed is None or listed.active != active:
+                return False
+        return True
+
+    def _setup_cards(self) -> None:
+        """Plan the card holders, register their cards, and deactivate one after every gate has it."""
+        assert self.api is not None
+        self.cardholders = plan_cardholders(
+            self.rng,
+            self.options.cardholders,
+            self.entry_names,
+            EXIT_GATE,
+            self.timing,
+            self.fault,
+            first_index=len(self.visitors),
+        )
+        now = int(time.time())
+        day = 86400
+        registered = [h for h in self.cardholders if h.role is not None]
+        for holder in registered:
+            assert holder.role is not None
+            valid_from: int | None = None
+            valid_until: int | None = None
+            if holder.kind == "expired_card":
+                valid_from, valid_until = now - 3 * day, now - 2 * day
+            elif holder.role == "resident":
+                valid_from, valid_until = now - 30 * day, now + 365 * day  # a resident's card is renewed yearly
+            self.api.register_card(holder.card_uid, holder.holder, holder.role, [PARK], valid_from, valid_until)
+        if not registered:
+            return
+        self.log(f"registered {len(registered)} RFID cards ({len(self.cardholders)} card holders)")
+        last = registered[-1].card_uid
+        self._wait("every gate to sync the cards", lambda: self._gates_list_card(last, True), 60)
+        deactivated = [h for h in self.cardholders if h.kind == "deactivated_card"]
+        for holder in deactivated:
+            self.api.deactivate_card(holder.card_uid)
+        if deactivated:
+            last_off = deactivated[-1].card_uid
+            self._wait("every gate to sync the deactivations", lambda: self._gates_list_card(last_off, False), 60)
+            self.log(f"deactivated {len(deactivated)} cards; every gate has synced the deactivations")
+
     # --- the day -------------------------------------------------------------------------------------------
 
     def _schedule(self, step: Step, not_before: float) -> None:
@@ -303,22 +389,67 @@ class Demo:
                     continue
                 _, _, step = lane.queue.pop(0)
                 lane.current = step
-            if step.visitor.token is None:
-                self._issue(step.visitor, int(time.time()))  # unlisted: issued while this gate is offline
-            assert step.visitor.token is not None
-            for _ in range(TRIES):
-                step.tries += 1
-                lane.camera.present(step.visitor.token)
-                with lane.answered:
-                    lane.answered.wait_for(lambda s=step: s.answer is not None, DECISION_WAIT_S)  # type: ignore[misc]
-                    if step.answer is not None:
-                        break
+            if isinstance(step.visitor, CardHolder):
+                self._tap(lane, step)
+            else:
+                self._show_qr(lane, step)
             with lane.answered:
                 if step.answer is None:
                     step.answer = "no_decision"
                     step.answered_at = time.monotonic()
                 lane.current = None
             self._after(step)
+
+    def _show_qr(self, lane: Lane, step: Step) -> None:
+        if step.visitor.token is None:
+            self._issue(step.visitor, int(time.time()))  # unlisted: issued while this gate is offline
+        assert step.visitor.token is not None
+        for _ in range(TRIES):
+            step.tries += 1
+            lane.camera.present(step.visitor.token)
+            if self._await_answer(lane, step):
+                return
+
+    def _await_answer(self, lane: Lane, step: Step) -> bool:
+        with lane.answered:
+            lane.answered.wait_for(lambda: step.answer is not None, DECISION_WAIT_S)
+            return step.answer is not None
+
+    def _tap(self, lane: Lane, step: Step) -> None:
+        """A card holder taps their card; a dark (unplugged) reader they wait for, as people do."""
+        holder = step.visitor
+        assert isinstance(holder, CardHolder)
+        reader = lane.readers[step.reader]
+        for _ in range(TRIES):
+            while not reader.plugged and not self._stopping.is_set():
+                time.sleep(0.1)
+            step.tries += 1
+            try:
+                reader.present(holder.card)
+            except SimError as err:  # pulled out mid-tap: try again once it is back
+                self.log(f"{reader.name}: tap of card {holder.card_uid} failed: {err}")
+                self._stopping.wait(1.0)
+                continue
+            answered = self._await_answer(lane, step)
+            reader.withdraw()
+            if answered:
+                return
+
+    def _reader_fault(self) -> None:
+        """Pull one card reader out in the middle of the day and put it back a few seconds later."""
+        fault = self.fault
+        reader = self.lanes[fault.gate].readers[fault.reader]
+        self._sleep_until(fault.unplug_s)
+        if self._stopping.is_set():
+            return
+        reader.unplug()
+        self.fault_log = {"gate": fault.gate, "reader": fault.reader, "protocol": reader.protocol}
+        self.fault_log["unplugged_at_s"] = round(self._elapsed(), 1)
+        self.log(f"card reader {fault.reader} UNPLUGGED")
+        self._sleep_until(fault.replug_s)
+        reader.replug()  # even when stopping: the shutdown closes what is plugged
+        self.fault_log["replugged_at_s"] = round(self._elapsed(), 1)
+        self.log(f"card reader {fault.reader} plugged back in; the gate must find it by itself")
 
     def _network_fault(self) -> None:
         lane = self.lanes[self.cut_gate]
@@ -343,6 +474,7 @@ class Demo:
 
     def _progress_line(self) -> str:
         done = sum(v.done.is_set() for v in self.visitors)
+        cards_done = sum(h.done.is_set() for h in self.cardholders)
         parts = []
         for lane in self.lanes.values():
             admitted, denied = lane.counts()
@@ -351,13 +483,15 @@ class Demo:
             parts.append(
                 f"{lane.name}: {admitted} in/{sum(denied.values())} no, {state}, outbox {status.get('outbox')}"
             )
-        return f"visitors {done}/{len(self.visitors)} | " + " | ".join(parts)
+        head = f"visitors {done}/{len(self.visitors)}, card holders {cards_done}/{len(self.cardholders)}"
+        return head + " | " + " | ".join(parts)
 
     def _run_day(self) -> None:
         self._t0 = time.monotonic()
         threads = [
             threading.Thread(target=self._dispatcher, name="demo-dispatch", daemon=True),
             threading.Thread(target=self._network_fault, name="demo-netfault", daemon=True),
+            threading.Thread(target=self._reader_fault, name="demo-readerfault", daemon=True),
             threading.Thread(target=self._progress, name="demo-progress", daemon=True),
         ]
         for lane in self.lanes.values():
@@ -365,19 +499,20 @@ class Demo:
                 target=self._lane_worker, args=(lane,), name=f"demo-{lane.name}", daemon=True
             )
             threads.append(lane.worker)
-        for visitor in self.visitors:
-            self._schedule(visitor.steps[0], 0.0)
+        people: list[Visitor] = [*self.visitors, *self.cardholders]
+        for person in people:
+            self._schedule(person.steps[0], 0.0)
         self.log(
-            f"the day begins: {len(self.visitors)} visitors, {len(self.entry_names)} entry gates + 1 exit gate, "
-            f"{self.options.duration_s:.0f} s"
+            f"the day begins: {len(self.visitors)} visitors and {len(self.cardholders)} card holders, "
+            f"{len(self.entry_names)} entry gates + 1 exit gate, {self.options.duration_s:.0f} s"
         )
         for thread in threads:
             thread.start()
-        # the day ends when every visitor is done, with room for stragglers
+        # the day ends when everybody is done, with room for stragglers
         deadline = self.options.duration_s * 1.5 + 60
-        while not all(v.done.is_set() for v in self.visitors) and self._elapsed() < deadline:
+        while not all(p.done.is_set() for p in people) and self._elapsed() < deadline:
             time.sleep(0.2)
-        self._sleep_until(self.timing.cut_to_s)
+        self._sleep_until(max(self.timing.cut_to_s, self.fault.replug_s))
         self._stopping.set()
         for thread in threads:
             thread.join()
@@ -398,6 +533,8 @@ class Demo:
 
     def _report(self, drained: bool) -> dict[str, Any]:
         assert self.server is not None and self.api is not None
+        # reader health as the day ends, before stopping the gates stops their readers
+        reader_health = {name: lane.controller.status()["readers"] for name, lane in self.lanes.items()}
         for lane in self.lanes.values():
             self._stop_controller(lane)
             lane.link.close()
@@ -435,7 +572,10 @@ class Demo:
                     "offline_decisions": sum(1 for e in events if "offline" in e.flags),
                     "unlisted": sum(1 for e in events if "unlisted" in e.flags),
                     "stray_decisions": len(lane.stray),
+                    "card_events": sum(1 for e in events if e.card_uid is not None),
+                    "phantom_cards": lane.stray_cards,
                     "network": {"cuts": link.cuts, "connections": link.accepted, "refused_while_cut": link.refused},
+                    "readers": [_reader_summary(health, lane) for health in reader_health[name]],
                 }
             )
         all_gate_events = [e for events in gate_events.values() for e in events]
@@ -452,8 +592,13 @@ class Demo:
             entry["ok"] += int(visitor.ok)
         mismatches = [step.describe() for v in self.visitors for step in v.steps if not step.ok]
         expected_ok = sum(1 for v in self.visitors if v.ok)
+        cards = self._cards_report()
+        fault = self._fault_report(reader_health)
         checks = {
             "every_visitor_as_expected": expected_ok == len(self.visitors),
+            "every_card_holder_as_expected": cards["expected_ok"] == cards["total"],
+            "no_phantom_cards": not any(lane.stray_cards for lane in self.lanes.values()),
+            "replugged_reader_recovered": bool(fault["recovered"]),
             "outboxes_drained": drained,
             "no_lost_events": not lost,
             "no_duplicate_events": duplicates == 0,
@@ -474,11 +619,14 @@ class Demo:
                 "by_kind": dict(sorted(by_kind.items())),
                 "mismatches": mismatches,
             },
+            "cards": cards,
+            "reader_fault": fault,
             "gates": gates,
             "server": {
                 "entries": server_entries,
                 "exits": server_exits,
                 "events": len(server_events),
+                "card_events": sum(1 for e in server_events if e.card_uid is not None),
                 "inside_now": occupancy.get("inside"),
                 "entries_today": occupancy.get("entries_today"),
             },
@@ -488,6 +636,36 @@ class Demo:
             "duplicate_events": duplicates,
             "unexpected_server_events": len(unexpected),
             "lost_event_ids": lost[:20],
+        }
+
+    def _cards_report(self) -> dict[str, Any]:
+        by_kind: dict[str, dict[str, int]] = {}
+        for holder in self.cardholders:
+            entry = by_kind.setdefault(holder.kind, {"count": 0, "ok": 0})
+            entry["count"] += 1
+            entry["ok"] += int(holder.ok)
+        return {
+            "total": len(self.cardholders),
+            "residents": sum(holder.people for holder in self.cardholders),
+            "expected_ok": sum(1 for holder in self.cardholders if holder.ok),
+            "by_kind": dict(sorted(by_kind.items())),
+            "mismatches": [step.describe() for h in self.cardholders for step in h.steps if not step.ok],
+        }
+
+    def _fault_report(self, reader_health: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+        """Did the unplugged reader come back by itself, and was the card tapped after that decided?"""
+        fault = self.fault
+        health = next((h for h in reader_health[fault.gate] if h["name"] == fault.reader), None)
+        after = [h for h in self.cardholders if h.kind == "after_replug"]
+        reconnects = 0 if health is None else int(health["reconnects"])
+        connected = health is not None and bool(health["connected"])
+        replugged = "replugged_at_s" in self.fault_log
+        return {
+            **self.fault_log,
+            "gate_reader_reconnects": reconnects,
+            "connected_at_end": connected,
+            "taps_after_replug": [step.describe() for h in after for step in h.steps[:1]],
+            "recovered": replugged and reconnects >= 1 and connected and all(h.ok for h in after),
         }
 
     # --- the whole run -------------------------------------------------------------------------------------
@@ -501,7 +679,9 @@ class Demo:
                 self._setup_server(work)
                 self._setup_gates(work)
                 self._wait("every gate's first sync", self._all_synced, 60)
+                self._wait("every card reader to come online", self._readers_ready, 60)
                 self._setup_visitors()
+                self._setup_cards()
                 self._run_day()
                 self.log("the day is over; waiting for every gate to upload its events")
                 for lane in self.lanes.values():
@@ -536,10 +716,23 @@ class Demo:
             lane.camera.stop()
             self._close_controller(lane)
             lane.link.close()
+            for reader in lane.readers.values():
+                reader.close()
         if self.api is not None:
             self.api.close()
         if self.server is not None:
             self.server.stop()
+
+
+def _reader_summary(health: dict[str, Any], lane: Lane) -> dict[str, Any]:
+    """A gate reader's health for the report (``gate.readers.base.ReaderHealth`` as a dict)."""
+    extra = health.get("extra") or {}
+    summary = {key: health[key] for key in ("name", "protocol", "connected", "reconnects", "frames_ok", "frames_bad")}
+    if "secure_channel" in extra:
+        summary["secure_channel"] = extra["secure_channel"]
+    sim = lane.readers.get(str(health["name"]))
+    summary["noise_sent"] = 0 if sim is None else sim.noise_sent
+    return summary
 
 
 def run_demo(options: DemoOptions, out: TextIO = sys.stderr) -> dict[str, Any]:

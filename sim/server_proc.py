@@ -226,6 +226,29 @@ class ServerApi:
     def revoke(self, permit_id: str) -> None:
         self._call("POST", f"/permits/{permit_id}/revoke")
 
+    def register_card(
+        self,
+        uid: str,
+        holder: str,
+        role: str,
+        parks: list[str],
+        valid_from: int | None = None,
+        valid_until: int | None = None,
+    ) -> dict[str, Any]:
+        """Register an RFID card (``uid`` as the reader reports it) for ``parks``; None validity: no limit."""
+        body: dict[str, Any] = {"uid": uid, "holder": holder, "role": role, "parks": parks}
+        if valid_from is not None:
+            body["valid_from"] = valid_from
+        if valid_until is not None:
+            body["valid_until"] = valid_until
+        result: dict[str, Any] = self._call("POST", "/cards", json=body)
+        return result
+
+    def deactivate_card(self, uid: str) -> dict[str, Any]:
+        """Deactivate a card in every park it opens; gates refuse it once they synced the change."""
+        result: dict[str, Any] = self._call("POST", f"/cards/{uid}/deactivate")
+        return result
+
     def occupancy(self, park: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", f"/parks/{park}/occupancy")
         return result
@@ -245,6 +268,7 @@ class ServerEvent:
     granted: bool
     people: int
     permit_id: str | None
+    card_uid: str | None = None
 
 
 def read_server_events(db_path: Path) -> list[ServerEvent]:
@@ -254,9 +278,9 @@ def read_server_events(db_path: Path) -> list[ServerEvent]:
     try:
         with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
             rows = db.execute(
-                "SELECT e.id, g.slug, e.direction, e.reason, e.granted, e.people, e.permit_id"
+                "SELECT e.id, g.slug, e.direction, e.reason, e.granted, e.people, e.permit_id, e.card_uid"
                 " FROM events e JOIN gates g ON g.id = e.gate_id ORDER BY e.id"
             ).fetchall()
     except sqlite3.Error as err:
         raise ServerProcessError(f"cannot read the server's events from {db_path}: {err}") from err
-    return [ServerEvent(str(r[0]), str(r[1]), str(r[2]), str(r[3]), bool(r[4]), int(r[5]), r[6]) for r in rows]
+    return [ServerEvent(str(r[0]), str(r[1]), str(r[2]), str(r[3]), bool(r[4]), int(r[5]), r[6], r[7]) for r in rows]

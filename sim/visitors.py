@@ -61,13 +61,14 @@ class Step:
     answer: str | None = None  # the reason the gate gave, "no_decision" if it never read the QR
     answered_at: float | None = None  # monotonic
     tries: int = 0
+    reader: str = ""  # card steps: the gate's reader the card is tapped on (see sim.cardholders)
 
     @property
     def ok(self) -> bool:
         return self.answer in self.expect
 
     def describe(self) -> dict[str, object]:
-        return {
+        described: dict[str, object] = {
             "visitor": self.visitor.index,
             "kind": self.visitor.kind,
             "permit": self.visitor.permit_id,
@@ -76,6 +77,10 @@ class Step:
             "got": self.answer,
             "tries": self.tries,
         }
+        if self.visitor.card_uid is not None:
+            described["card"] = self.visitor.card_uid
+            described["reader"] = self.reader
+        return described
 
 
 @dataclass
@@ -92,6 +97,11 @@ class Visitor:
     @property
     def people(self) -> int:
         return sum(self.party)
+
+    @property
+    def card_uid(self) -> str | None:
+        """The card this visitor taps instead of showing a QR (card holders, ``sim.cardholders``)."""
+        return None
 
     @property
     def ok(self) -> bool:
