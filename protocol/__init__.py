@@ -21,6 +21,17 @@ from protocol.permit import (
     permit_id_text,
     verify_token,
 )
+from protocol.plates import (
+    COUNTRIES,
+    GRAMMARS,
+    PlateGrammar,
+    PlateMatch,
+    is_valid_plate,
+    match_plate,
+    match_two_rows,
+    normalize_plate,
+    two_row_layout,
+)
 from protocol.reasons import Reason
 from protocol.schemas import (
     MAX_EVENTS_PER_BATCH,
@@ -38,6 +49,8 @@ from protocol.schemas import (
 )
 
 __all__ = [
+    "COUNTRIES",
+    "GRAMMARS",
     "MAX_EVENTS_PER_BATCH",
     "BadSignature",
     "CardColumns",
@@ -53,6 +66,8 @@ __all__ = [
     "ParkSettings",
     "Permit",
     "PermitColumns",
+    "PlateGrammar",
+    "PlateMatch",
     "ProtocolError",
     "PublicKey",
     "Reason",
@@ -63,10 +78,15 @@ __all__ = [
     "VehiclePassColumns",
     "VerifiedPermit",
     "encode_token",
+    "is_valid_plate",
+    "match_plate",
+    "match_two_rows",
     "new_permit_id",
+    "normalize_plate",
     "normalize_uid",
     "permit_id_bytes",
     "permit_id_text",
+    "two_row_layout",
     "uid_from_bytes",
     "verify_token",
 ]
