@@ -1,0 +1,353 @@
+"""Finding plates in a frame with OpenCV alone (no learned weights), and straightening them for OCR.
+
+The idea is openalpr's morphological detector. On a frame downscaled to ``PROPOSAL_WIDTH``:
+
+1. proposals — blackhat (dark characters on a light plate stand out) → Sobel-x (characters are dense in
+   vertical edges) → Gaussian → closing (joins a row of characters into one blob) → Otsu → contours whose
+   box has a plate's aspect (one row 2:1 to 6:1, two rows ~1.2–2) and size; a second source thresholds
+   bright, flat regions (white and yellow plates) for plates whose characters the first source merged
+   with their surroundings;
+2. verification at full resolution — inside each proposal, Otsu-binarise and keep the connected components
+   of character size; link components of similar height that sit next to each other into text rows. A
+   proposal without a row of at least ``MIN_CHARS`` characters is not a plate;
+3. each row's quad follows the characters' baseline (fitLine through their centres), padded, so in-plane
+   tilt is undone by ``rectify``'s warpPerspective to a ``CROP_HEIGHT``-pixel-high crop.
+
+Candidates are ranked by how plate-like their character rows are; the caller reads the best few.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+Image = np.ndarray[Any, np.dtype[np.uint8]]
+Quad = np.ndarray[Any, np.dtype[np.float32]]  # 4 × 2: top-left, top-right, bottom-right, bottom-left
+
+PROPOSAL_WIDTH = 640
+CROP_HEIGHT = 64  # EasyOCR's recogniser works at 64 px high
+MIN_CHARS = 3
+MAX_CHARS = 12
+MAX_PROPOSALS = 16
+MIN_CHAR_PX = 9  # characters smaller than this at full resolution are unreadable anyway
+
+
+@dataclass(frozen=True)
+class Blob:
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+
+@dataclass(frozen=True)
+class PlateCandidate:
+    """A likely plate: its outline ``quad`` and one text-row quad per row (top first), in frame pixels."""
+
+    quad: Quad
+    rows: tuple[Quad, ...]
+    score: float
+    char_height: float
+    source: str
+
+    @property
+    def two_row(self) -> bool:
+        return len(self.rows) == 2
+
+
+@dataclass(frozen=True)
+class Proposal:
+    box: tuple[int, int, int, int]  # x, y, w, h on the proposal image
+    quad: Quad  # the blob's minimum-area rectangle on the proposal image
+    fill: float
+
+
+def _order(points: Quad) -> Quad:
+    """Four points as top-left, top-right, bottom-right, bottom-left."""
+    by_y = points[np.argsort(points[:, 1])]
+    top = by_y[:2][np.argsort(by_y[:2, 0])]
+    bottom = by_y[2:][np.argsort(by_y[2:, 0])]
+    return np.array([top[0], top[1], bottom[1], bottom[0]], dtype=np.float32)
+
+
+def to_gray(frame: Image) -> Image:
+    """One channel of a BGR or gray uint8 frame."""
+    if frame.ndim == 2:
+        return frame
+    gray: Image = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    return gray
+
+
+def _rect(w: int, h: int) -> Any:
+    return cv2.getStructuringElement(cv2.MORPH_RECT, (max(1, w), max(1, h)))
+
+
+def _edge_proposals(small: Image) -> list[Proposal]:
+    """Boxes around dense rows of dark-on-light vertical strokes, at two character scales."""
+    boxes: list[Proposal] = []
+    for bh_w, bh_h, close_w in ((13, 5, 13), (25, 9, 21)):
+        blackhat = cv2.morphologyEx(small, cv2.MORPH_BLACKHAT, _rect(bh_w, bh_h))
+        grad = np.abs(cv2.Sobel(blackhat, cv2.CV_16S, 1, 0, ksize=3))
+        grad8 = cv2.convertScaleAbs(grad, alpha=255.0 / max(1, int(grad.max())))
+        grad8 = cv2.GaussianBlur(grad8, (5, 5), 0)
+        closed = cv2.morphologyEx(grad8, cv2.MORPH_CLOSE, _rect(close_w, 3))
+        _, mask = cv2.threshold(closed, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        mask = cv2.erode(mask, None, iterations=1)
+        mask = cv2.dilate(mask, None, iterations=2)
+        boxes += _boxes_from_mask(mask, (1.0, 8.0))
+    return boxes
+
+
+def _bright_proposals(small: Image) -> list[Proposal]:
+    """Boxes around bright flat regions (white and yellow plates), holes of dark characters filled."""
+    _, mask = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _rect(7, 5))
+    return _boxes_from_mask(mask, (1.0, 7.0))
+
+
+def _boxes_from_mask(mask: Image, aspect: tuple[float, float]) -> list[Proposal]:
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    height, width = mask.shape[:2]
+    boxes: list[Proposal] = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        if h < 6 or w < 14 or w > width * 0.6 or h > height * 0.5:
+            continue
+        if not aspect[0] <= w / h <= aspect[1]:
+            continue
+        area = cv2.contourArea(contour)
+        if area < 0.35 * w * h:  # a plate's blob fills most of its box
+            continue
+        corners = cv2.boxPoints(cv2.minAreaRect(contour)).astype(np.float32)
+        boxes.append(Proposal((x, y, w, h), _order(corners), area / (w * h)))
+    return boxes
+
+
+def _char_blobs(patch: Image) -> list[Blob]:
+    """Character-sized connected components of a gray patch, dark-on-light and light-on-dark tried."""
+    blobs: list[Blob] = []
+    ph, pw = patch.shape[:2]
+    for flag in (cv2.THRESH_BINARY_INV, cv2.THRESH_BINARY):
+        _, binary = cv2.threshold(patch, 0, 255, flag | cv2.THRESH_OTSU)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        for i in range(1, count):
+            x, y, w, h, area = (int(v) for v in stats[i])
+            if h < MIN_CHAR_PX or h > ph * 0.95 or w > h * 2.2 or w * 8 < h:
+                continue
+            if x == 0 or y == 0 or x + w >= pw or y + h >= ph:  # touches the patch edge: border or background
+                continue
+            fill = area / (w * h)
+            if not 0.12 <= fill <= 0.92:
+                continue
+            blobs.append(Blob(x, y, w, h))
+    return blobs
+
+
+def _rows(blobs: list[Blob]) -> list[list[Blob]]:
+    """Chains of neighbouring blobs of similar height: the text rows (tilted ones too)."""
+    n = len(blobs)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        a = blobs[i]
+        for j in range(i + 1, n):
+            b = blobs[j]
+            h = max(a.h, b.h)
+            if abs(a.h - b.h) > 0.25 * h:
+                continue
+            if abs(a.cy - b.cy) > 0.5 * h:
+                continue
+            gap = max(a.x, b.x) - min(a.x + a.w, b.x + b.w)
+            if gap > 1.1 * h or gap < -0.3 * min(a.w, b.w):  # too far apart, or overlapping (two polarities)
+                continue
+            parent[find(i)] = find(j)
+    groups: dict[int, list[Blob]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(blobs[i])
+    return [sorted(g, key=lambda b: b.x) for g in groups.values() if MIN_CHARS <= len(g) <= MAX_CHARS]
+
+
+def _row_quad(row: list[Blob], ox: float, oy: float) -> tuple[Quad, float]:
+    """The padded quad along a row's baseline, in frame pixels, and the row's character height."""
+    centres = np.array([[b.cx, b.cy] for b in row], dtype=np.float32)
+    vx, vy, _, _ = (float(v) for v in cv2.fitLine(centres, cv2.DIST_L2, 0, 0.01, 0.01).ravel())
+    if vx < 0:
+        vx, vy = -vx, -vy
+    if abs(vy) > 0.5 * abs(vx):  # steeper than ~27°: not a plate row we can trust
+        vx, vy = 1.0, 0.0
+    corners = np.array(
+        [[b.x, b.y] for b in row]
+        + [[b.x + b.w, b.y] for b in row]
+        + [[b.x, b.y + b.h] for b in row]
+        + [[b.x + b.w, b.y + b.h] for b in row],
+        dtype=np.float32,
+    )
+    along = corners @ np.array([vx, vy], dtype=np.float32)
+    across = corners @ np.array([-vy, vx], dtype=np.float32)
+    char_h = float(np.median([b.h for b in row]))
+    # measured across the baseline a tilted character's corners overshoot; heights come from the blobs
+    a0, a1 = float(along.min()) - 0.25 * char_h, float(along.max()) + 0.25 * char_h
+    mid = float(np.median(centres @ np.array([-vy, vx], dtype=np.float32)))
+    c0, c1 = mid - 0.5 * char_h * 1.3, mid + 0.5 * char_h * 1.3
+    del across
+    u = np.array([vx, vy], dtype=np.float32)
+    v = np.array([-vy, vx], dtype=np.float32)
+    quad = np.array([a0 * u + c0 * v, a1 * u + c0 * v, a1 * u + c1 * v, a0 * u + c1 * v], dtype=np.float32)
+    quad += np.array([ox, oy], dtype=np.float32)
+    return quad, char_h
+
+
+def _score(row: list[Blob]) -> float:
+    """How plate-like a row of characters is: count near a plate's, even heights, even spacing."""
+    heights = np.array([b.h for b in row], dtype=np.float32)
+    xs = np.array([b.cx for b in row], dtype=np.float32)
+    spread = float(heights.std() / heights.mean())
+    gaps = np.diff(xs)
+    spacing = float(gaps.std() / max(gaps.mean(), 1.0)) if len(gaps) > 1 else 0.5
+    count = min(len(row), 8)
+    return count - 4.0 * spread - 1.0 * min(spacing, 1.5)
+
+
+def _grow(quad: Quad, fx: float, fy: float) -> Quad:
+    """A quad grown by ``fx`` of its width on each side and ``fy`` of its height above and below."""
+    right = (quad[1] - quad[0] + quad[2] - quad[3]) / 2
+    down = (quad[3] - quad[0] + quad[2] - quad[1]) / 2
+    grown = quad.copy()
+    grown[0] += -fx * right - fy * down
+    grown[1] += fx * right - fy * down
+    grown[2] += fx * right + fy * down
+    grown[3] += -fx * right + fy * down
+    return grown
+
+
+def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> PlateCandidate | None:
+    x, y, w, h = (v / scale for v in proposal.box)
+    fh, fw = gray.shape[:2]
+    # generous margins: the proposal may cover only part of the characters
+    x0, y0 = max(0, int(x - 0.15 * w)), max(0, int(y - 0.35 * h))
+    x1, y1 = min(fw, int(x + 1.15 * w)), min(fh, int(y + 1.35 * h))
+    patch = gray[y0:y1, x0:x1]
+    if patch.size == 0:
+        return None
+    rows = _rows(_char_blobs(patch))
+    if not rows:
+        # characters blurred into each other or into the plate's frame: keep the blob itself, ranked low,
+        # and let OCR and the grammar judge it
+        if h * 0.5 < MIN_CHAR_PX:
+            return None
+        quad = _grow(proposal.quad / scale, 0.06, 0.12)
+        return PlateCandidate(quad, (quad,), proposal.fill, h * 0.6, source + "-blob")
+    rows.sort(key=_score, reverse=True)
+    best = rows[0]
+    chosen = [best]
+    # a second row of the same plate: above or below, overlapping horizontally, similar height
+    bx0, bx1 = min(b.x for b in best), max(b.x + b.w for b in best)
+    bh = float(np.median([b.h for b in best]))
+    for other in rows[1:]:
+        ox0, ox1 = min(b.x for b in other), max(b.x + b.w for b in other)
+        oh = float(np.median([b.h for b in other]))
+        dy = float(np.mean([b.cy for b in other]) - np.mean([b.cy for b in best]))
+        overlap = min(bx1, ox1) - max(bx0, ox0)
+        if overlap > 0.5 * min(bx1 - bx0, ox1 - ox0) and 0.7 < oh / bh < 1.4 and 0.9 * bh < abs(dy) < 2.0 * bh:
+            chosen.append(other)
+            break
+    chosen.sort(key=lambda r: float(np.mean([b.cy for b in r])))
+    quads = [_row_quad(r, x0, y0) for r in chosen]
+    row_quads = tuple(q for q, _ in quads)
+    char_h = max(c for _, c in quads)
+    outline = _outline(row_quads, char_h)
+    score = 2.0 + sum(_score(r) for r in chosen) + 0.02 * char_h
+    return PlateCandidate(outline, row_quads, score, char_h, source)
+
+
+def _outline(rows: tuple[Quad, ...], char_h: float) -> Quad:
+    """The plate's outline estimated from its text rows: the text area grown by a plate's margins."""
+    top, bottom = rows[0], rows[-1]
+    quad = np.array([top[0], top[1], bottom[2], bottom[3]], dtype=np.float32)
+    right = quad[1] - quad[0]
+    right /= max(float(np.linalg.norm(right)), 1e-6)
+    down = np.array([-right[1], right[0]], dtype=np.float32)
+    grow_x, grow_y = 0.3 * char_h, 0.25 * char_h
+    quad[0] += -grow_x * right - grow_y * down
+    quad[1] += grow_x * right - grow_y * down
+    quad[2] += grow_x * right + grow_y * down
+    quad[3] += -grow_x * right + grow_y * down
+    return quad
+
+
+def _iou(a: Quad, b: Quad) -> float:
+    ax0, ay0 = a.min(axis=0)
+    ax1, ay1 = a.max(axis=0)
+    bx0, by0 = b.min(axis=0)
+    bx1, by1 = b.max(axis=0)
+    iw = max(0.0, float(min(ax1, bx1) - max(ax0, bx0)))
+    ih = max(0.0, float(min(ay1, by1) - max(ay0, by0)))
+    inter = iw * ih
+    union = float((ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0)) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def find_plates(frame: Image, max_candidates: int = 5) -> list[PlateCandidate]:
+    """Plate candidates in a BGR or gray frame, best first, at most ``max_candidates``."""
+    gray = to_gray(frame)
+    fh, fw = gray.shape[:2]
+    scale = PROPOSAL_WIDTH / fw if fw > PROPOSAL_WIDTH else 1.0
+    small = (
+        cv2.resize(gray, (round(fw * scale), round(fh * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    )
+    proposals = [(p, "edges") for p in _edge_proposals(small)] + [(p, "bright") for p in _bright_proposals(small)]
+    # a busy scene (foliage, grilles) makes many blobs: verify only the fullest, plate-sized ones
+    proposals.sort(key=lambda ps: ps[0].fill, reverse=True)
+    candidates: list[PlateCandidate] = []
+    for proposal, source in proposals[:MAX_PROPOSALS]:
+        candidate = _verify(gray, proposal, scale, source)
+        if candidate is not None:
+            candidates.append(candidate)
+    candidates.sort(key=lambda c: c.score, reverse=True)
+    kept: list[PlateCandidate] = []
+    for candidate in candidates:  # the same plate found by several proposals is read once
+        if all(_iou(candidate.quad, k.quad) < 0.3 for k in kept):
+            kept.append(candidate)
+        if len(kept) == max_candidates:
+            break
+    return kept
+
+
+def rectify(frame: Image, quad: Quad, height: int = CROP_HEIGHT) -> Image:
+    """The quad's content warped to an upright gray crop ``height`` pixels high (width keeps the aspect)."""
+    gray = to_gray(frame)
+    top = float(np.linalg.norm(quad[1] - quad[0]))
+    side = float(np.linalg.norm(quad[3] - quad[0]))
+    width = max(8, round(height * top / max(side, 1.0)))
+    target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    crop: Image = cv2.warpPerspective(
+        gray, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    return crop
+
+
+def quad_iou(a: Quad, b: Quad) -> float:
+    """Intersection over union of two quads (as polygons)."""
+    pa, pb = a.astype(np.float32).reshape(-1, 1, 2), b.astype(np.float32).reshape(-1, 1, 2)
+    area_a, area_b = abs(cv2.contourArea(pa)), abs(cv2.contourArea(pb))
+    inter, _ = cv2.intersectConvexConvex(pa, pb)
+    union = area_a + area_b - inter
+    return float(inter / union) if union > 0 else 0.0

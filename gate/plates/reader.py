@@ -1,0 +1,263 @@
+"""The lane's plate reader: trigger → localise → rectify → OCR → grammar → vote across frames.
+
+    camera thread   offer(frame)  — never blocks: the newest frame replaces one not yet taken
+    plate thread    newest frame → trigger (idle: ~0.3 ms and nothing else) → find_plates → rectify
+                    → PlateOcr.read → match_plate / match_two_rows → PlateVote → on_result(PlateResult)
+
+OCR (tens of milliseconds a frame) runs on the plate thread, so the camera thread's QR decoding and the
+card readers never wait on it. While a vehicle stands in the lane, ``votes_needed`` frames agreeing on
+one plate within ``vote_window_s`` accept it; ``no_read_after_s`` without agreement is a no-read that
+carries the best crop seen, for the ranger to read by eye.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gate.errors import GateError
+from gate.plates.localise import Image, PlateCandidate, Quad, find_plates, rectify
+from gate.plates.ocr import PlateOcr
+from gate.plates.settings import PlateSettings
+from gate.plates.trigger import VehicleTrigger, make_trigger
+from protocol.plates import PlateMatch, match_plate, match_two_rows
+
+log = logging.getLogger(__name__)
+FIX_PENALTY = 0.9  # confidence kept per confusable character the grammar had to correct
+
+
+@dataclass(frozen=True)
+class PlateResult:
+    """One vehicle's outcome: an accepted plate, or ``plate=None`` (a no-read for the ranger)."""
+
+    plate: str | None
+    country: str | None
+    format: str | None
+    confidence: float
+    crop: Image | None
+    votes: int
+
+
+@dataclass(frozen=True)
+class PlateRead:
+    """One frame's reading of one candidate."""
+
+    match: PlateMatch
+    confidence: float
+    quad: Quad
+    crop: Image
+
+
+@dataclass
+class PlateVote:
+    """Agreement across frames while one vehicle stands in the lane (pure: time is passed in).
+
+    ``add`` returns the accepted result once ``votes_needed`` reads of one text at or above
+    ``min_confidence`` fall within ``window_s``; ``expire`` returns the no-read once ``no_read_after_s``
+    have passed since the vehicle arrived without acceptance. Each vehicle gets one result; ``reset``
+    when the lane is empty again.
+    """
+
+    votes_needed: int = 2
+    window_s: float = 3.0
+    no_read_after_s: float = 6.0
+    min_confidence: float = 0.5
+    started: float | None = None
+    decided: bool = False
+    _reads: list[tuple[float, PlateRead]] = field(default_factory=list)
+    _best_crop: tuple[float, Image] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: PlateSettings) -> PlateVote:
+        return cls(settings.votes_needed, settings.vote_window_s, settings.no_read_after_s, settings.min_confidence)
+
+    def begin(self, now: float) -> None:
+        """The vehicle arrived (the first active frame)."""
+        if self.started is None:
+            self.started = now
+
+    def offer_crop(self, crop: Image, score: float) -> None:
+        """A crop worth showing the ranger should nothing be accepted (highest score kept)."""
+        if self._best_crop is None or score > self._best_crop[0]:
+            self._best_crop = (score, crop)
+
+    def add(self, read: PlateRead, now: float) -> PlateResult | None:
+        self.begin(now)
+        self.offer_crop(read.crop, 10.0 + read.confidence)  # a crop that read as a plate beats any other
+        if self.decided or read.confidence < self.min_confidence:
+            return None
+        self._reads = [(t, r) for t, r in self._reads if now - t <= self.window_s]
+        self._reads.append((now, read))
+        same = [r for _, r in self._reads if r.match.text == read.match.text]
+        if len(same) < self.votes_needed:
+            return None
+        self.decided = True
+        best = max(same, key=lambda r: r.confidence)
+        return PlateResult(
+            best.match.text, best.match.country, best.match.format, best.confidence, best.crop, len(same)
+        )
+
+    def expire(self, now: float) -> PlateResult | None:
+        if self.decided or self.started is None or now - self.started < self.no_read_after_s:
+            return None
+        self.decided = True
+        texts = Counter(r.match.text for _, r in self._reads)
+        votes = max(texts.values()) if texts else 0
+        crop = self._best_crop[1] if self._best_crop is not None else None
+        return PlateResult(None, None, None, 0.0, crop, votes)
+
+    def reset(self) -> None:
+        self.started = None
+        self.decided = False
+        self._reads = []
+        self._best_crop = None
+
+
+class PlateReader:
+    """A vehicle lane's plate reader. ``start()`` runs its thread; ``offer(frame)`` hands it frames.
+
+    ``ocr`` may be shared (one model in memory for several lanes); by default one is made and loaded at
+    ``start()``. ``on_result`` runs on the plate thread.
+    """
+
+    def __init__(
+        self,
+        settings: PlateSettings,
+        on_result: Callable[[PlateResult], None],
+        ocr: PlateOcr | None = None,
+        pin_factory: Any | None = None,
+        trigger: VehicleTrigger | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.on_result = on_result
+        self.ocr = ocr if ocr is not None else PlateOcr()
+        self._trigger = trigger if trigger is not None else make_trigger(settings, pin_factory)
+        self._clock = clock
+        self._vote = PlateVote.from_settings(settings)
+        self._frame: Image | None = None
+        self._ready = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.frames_offered = 0
+        self.frames_read = 0
+        self.frames_dropped = 0
+        self.results = 0
+        self.error: str | None = None
+
+    # -- the camera side
+
+    def offer(self, frame: Image) -> None:
+        """Hand over a frame without waiting; a frame not yet taken is dropped for the newer one."""
+        with self._ready:
+            if self._frame is not None:
+                self.frames_dropped += 1
+            self._frame = frame
+            self.frames_offered += 1
+            self._ready.notify()
+
+    # -- life cycle
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self.ocr.load()  # a minute-one car must not wait for the model
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="gate-plates", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._ready:
+            self._ready.notify_all()
+        if self._thread is not None:
+            self._thread.join(10.0)
+            self._thread = None
+        self._trigger.close()
+
+    def _take(self, timeout: float) -> Image | None:
+        with self._ready:
+            if self._frame is None:
+                self._ready.wait(timeout)
+            frame, self._frame = self._frame, None
+            return frame
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            frame = self._take(0.2)
+            if frame is None:
+                continue
+            try:
+                self.process(frame, self._clock())
+            except GateError as err:
+                # one bad frame or an OCR hiccup must not end the lane's plate reading
+                self.error = str(err)
+                log.error("plate reader: %s", err)
+
+    def process(self, frame: Image, now: float) -> PlateResult | None:
+        """One frame through trigger, reading and vote (the plate thread's step; tests call it directly)."""
+        if not self._trigger.update(frame, now):
+            if self._vote.started is not None:
+                self._vote.reset()  # the lane is empty again: the next vehicle starts fresh
+            return None
+        self._vote.begin(now)
+        if self._vote.decided:
+            return None
+        self.frames_read += 1
+        result: PlateResult | None = None
+        reads, candidates = self._read(frame)
+        if reads:
+            for read in reads[:1]:  # the best-ranked plate: the vehicle at the barrier
+                result = self._vote.add(read, now)
+        elif candidates:
+            self._vote.offer_crop(rectify(frame, candidates[0].quad), candidates[0].score)
+        if result is None:
+            result = self._vote.expire(now)
+        if result is not None:
+            self.results += 1
+            try:
+                self.on_result(result)
+            except Exception:  # a listener's bug must not stop plate reading for the next car
+                log.exception("plate result listener failed")
+        return result
+
+    # -- reading
+
+    def read_frame(self, frame: Image) -> list[tuple[PlateMatch, float, Quad]]:
+        """The plates in one frame (no trigger, no vote): match, confidence and outline quad, best first."""
+        reads, _ = self._read(frame)
+        return [(r.match, r.confidence, r.quad) for r in reads]
+
+    def _read(self, frame: Image) -> tuple[list[PlateRead], list[PlateCandidate]]:
+        """Candidates read best first until one is a confident plate (the rest are usually not plates)."""
+        candidates = find_plates(frame, self.settings.max_candidates)
+        reads: list[PlateRead] = []
+        for candidate in candidates:
+            read = self._read_candidate(frame, candidate)
+            if read is not None:
+                reads.append(read)
+                if read.confidence >= self.settings.min_confidence:
+                    break
+        reads.sort(key=lambda r: r.confidence, reverse=True)
+        return reads, candidates
+
+    def _read_candidate(self, frame: Image, candidate: PlateCandidate) -> PlateRead | None:
+        crops = [rectify(frame, quad) for quad in candidate.rows]
+        texts = self.ocr.read(crops)
+        countries, generic = self.settings.countries, self.settings.generic
+        if len(texts) == 2:
+            match = match_two_rows(texts[0][0], texts[1][0], countries, generic)
+            confidence = min(texts[0][1], texts[1][1])
+        else:
+            match = match_plate(texts[0][0], countries, generic)
+            confidence = texts[0][1]
+        if match is None:
+            return None
+        confidence *= FIX_PENALTY**match.fixes
+        crop = rectify(frame, candidate.quad)
+        return PlateRead(match, float(confidence), candidate.quad, crop)

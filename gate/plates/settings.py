@@ -1,0 +1,55 @@
+"""``PlateSettings``: what gate.toml's ``[plates]`` section sets for a vehicle lane's plate reader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from gate.plates.errors import PlateSettingsError
+
+TriggerKind = Literal["motion", "loop", "always"]
+TRIGGERS: tuple[TriggerKind, ...] = ("motion", "loop", "always")
+DEFAULT_COUNTRIES: tuple[str, ...] = ("KZ", "RU", "KG", "UZ")
+
+
+@dataclass(frozen=True)
+class PlateSettings:
+    """The plate reader's settings; every field has a working default for a Kazakh park gate.
+
+    ``roi`` is the region of the frame the motion trigger watches, as fractions ``(x, y, width, height)``
+    of the frame (the lane in front of the barrier, not the road behind it). ``votes_needed`` reads of the
+    same plate within ``vote_window_s`` accept it; a vehicle standing ``no_read_after_s`` without agreement
+    becomes a no-read for the ranger. Reads below ``min_confidence`` never vote.
+    """
+
+    countries: tuple[str, ...] = DEFAULT_COUNTRIES
+    generic: bool = False
+    roi: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+    trigger: TriggerKind = "motion"
+    loop_pin: int | str | None = None
+    votes_needed: int = 2
+    vote_window_s: float = 3.0
+    no_read_after_s: float = 6.0
+    min_confidence: float = 0.5
+    max_candidates: int = 3  # plate candidates read per frame, best-ranked first
+
+    def __post_init__(self) -> None:
+        if self.trigger not in TRIGGERS:
+            raise PlateSettingsError(f"plates.trigger must be one of {', '.join(TRIGGERS)}, not {self.trigger!r}")
+        if self.trigger == "loop" and self.loop_pin is None:
+            raise PlateSettingsError("plates.trigger = 'loop' needs plates.loop_pin")
+        if len(self.roi) != 4:
+            raise PlateSettingsError(f"plates.roi is (x, y, width, height), not {self.roi!r}")
+        x, y, w, h = self.roi
+        if not (0.0 <= x < 1.0 and 0.0 <= y < 1.0 and 0.0 < w <= 1.0 - x + 1e-9 and 0.0 < h <= 1.0 - y + 1e-9):
+            raise PlateSettingsError(f"plates.roi must lie inside the frame as fractions, not {self.roi!r}")
+        if not self.countries and not self.generic:
+            raise PlateSettingsError("plates.countries is empty and plates.generic is off: no plate could match")
+        if self.votes_needed < 1:
+            raise PlateSettingsError(f"plates.votes_needed must be at least 1, not {self.votes_needed}")
+        if self.vote_window_s <= 0 or self.no_read_after_s <= 0:
+            raise PlateSettingsError("plates.vote_window_s and plates.no_read_after_s must be positive")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise PlateSettingsError(f"plates.min_confidence is between 0 and 1, not {self.min_confidence}")
+        if self.max_candidates < 1:
+            raise PlateSettingsError(f"plates.max_candidates must be at least 1, not {self.max_candidates}")
