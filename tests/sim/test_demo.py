@@ -16,7 +16,9 @@ pytestmark = pytest.mark.slow
 def test_a_small_day_keeps_every_promise(tmp_path: Path) -> None:
     report_path = tmp_path / "report.json"
     progress = io.StringIO()
-    options = DemoOptions(gates=2, visitors=30, duration_s=40.0, seed=7, report=report_path, work_dir=tmp_path / "w")
+    options = DemoOptions(
+        gates=2, visitors=30, cardholders=12, duration_s=40.0, seed=7, report=report_path, work_dir=tmp_path / "w"
+    )
     report = run_demo(options, out=progress)
 
     assert json.loads(report_path.read_text()) == report
@@ -48,6 +50,55 @@ def test_a_small_day_keeps_every_promise(tmp_path: Path) -> None:
     assert "CUT" in progress.getvalue() and "restored" in progress.getvalue()
 
 
+def test_card_holders_tap_in_and_out_on_every_protocol(tmp_path: Path) -> None:
+    progress = io.StringIO()
+    options = DemoOptions(gates=2, visitors=12, cardholders=12, duration_s=40.0, seed=3, work_dir=tmp_path / "w")
+    report = run_demo(options, out=progress)
+
+    assert all(report["checks"].values()), report["checks"]
+    cards = report["cards"]
+    assert cards["mismatches"] == []
+    assert cards["expected_ok"] == cards["total"] == 12
+    # every kind of card holder came once at least, and each was answered as expected
+    assert set(cards["by_kind"]) == {
+        "resident",
+        "ranger",
+        "staff",
+        "guide",
+        "resident_twice",
+        "unknown_card",
+        "deactivated_card",
+        "expired_card",
+        "after_replug",
+    }
+    assert all(kind["ok"] == kind["count"] >= 1 for kind in cards["by_kind"].values())
+
+    gates = {gate["name"]: gate for gate in report["gates"]}
+    protocols = {gate: [reader["protocol"] for reader in gates[gate]["readers"]] for gate in gates}
+    assert protocols == {"entry-1": ["em4100"], "entry-2": ["osdp"], "exit": ["pn532", "ascii"]}
+    assert gates["entry-2"]["readers"][0]["secure_channel"] == "active"
+    for gate in gates.values():
+        assert gate["phantom_cards"] == []
+        assert gate["card_events"] > 0
+        assert all(reader["connected"] and reader["frames_ok"] > 0 for reader in gate["readers"])
+    denied = {reason for gate in gates.values() for reason in gate["denied"]}
+    assert {"unknown_card", "revoked", "expired", "already_inside"} <= denied
+
+    # the reader pulled out mid-day came back by itself, and the card tapped on it afterwards was decided
+    fault = report["reader_fault"]
+    assert fault["reader"] == "entry-2-osdp"
+    assert fault["recovered"] is True
+    assert fault["gate_reader_reconnects"] >= 1
+    assert [tap["got"] for tap in fault["taps_after_replug"]] == ["granted"]
+    assert "UNPLUGGED" in progress.getvalue() and "plugged back in" in progress.getvalue()
+
+    # residents are visitors: counted in and out; staff are logged with nobody counted
+    server = report["server"]
+    assert server["card_events"] == sum(gate["card_events"] for gate in gates.values())
+    assert server["inside_now"] == 0
+    assert cards["residents"] >= 2
+
+
 def test_bad_demo_options_are_refused_before_anything_starts(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="duration"):
         run_demo(DemoOptions(duration_s=5, work_dir=tmp_path / "w"))
@@ -55,6 +106,11 @@ def test_bad_demo_options_are_refused_before_anything_starts(tmp_path: Path) -> 
     assert main(["demo", "--duration", "5"]) == 1
     with pytest.raises(SystemExit):
         main(["demo", "--gates", "0"])
+    with pytest.raises(SystemExit):
+        main(["demo", "--cardholders", "-1"])
+    with pytest.raises(ScenarioError, match="cardholders"):
+        run_demo(DemoOptions(cardholders=-1, work_dir=tmp_path / "w"))
+    assert not (tmp_path / "w").exists()
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -62,4 +118,5 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 0
-    assert "--visitors" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "--visitors" in out and "--cardholders" in out
