@@ -75,13 +75,14 @@ signing_keys = sa.Table(
 # Change sequence numbers come from this table's autoincrement key: it works the same on SQLite and
 # PostgreSQL and across processes. Writers of permits and cards hold a lock from allocation to commit (see
 # ``server.changes``) so numbers become visible in order and a gate's cursor never skips a change.
-# Each row names what changed: a permit, or a card's access to one park.
+# Each row names what changed: a permit, a card's access to one park, or a vehicle pass's.
 change_seq = sa.Table(
     "change_seq",
     metadata,
     sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
     sa.Column("permit_id", sa.String(16), nullable=True),
     sa.Column("card_id", sa.Integer, nullable=True),
+    sa.Column("pass_id", sa.Integer, nullable=True),  # added by revision 0003
     sqlite_autoincrement=True,
 )
 
@@ -133,6 +134,31 @@ card_parks = sa.Table(
     sa.Index("ix_card_parks_park_change", "park_id", "change_seq"),
 )
 
+# Annual and resident passes of a vehicle, by its plate alone (protocol.plates.normalize_plate text).
+vehicle_passes = sa.Table(
+    "vehicle_passes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("plate", sa.String(16), nullable=False, unique=True),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("vehicle_class", sa.String(16), nullable=False),
+    sa.Column("valid_from", sa.BigInteger, nullable=True),  # NULL: no start
+    sa.Column("valid_until", sa.BigInteger, nullable=True),  # NULL: no end
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# Which parks a vehicle pass opens, kept like ``card_parks``: a withdrawn park keeps its row (active false).
+vehicle_pass_parks = sa.Table(
+    "vehicle_pass_parks",
+    metadata,
+    sa.Column("pass_id", sa.Integer, sa.ForeignKey("vehicle_passes.id"), primary_key=True),
+    sa.Column("park_id", sa.Integer, sa.ForeignKey("parks.id"), primary_key=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("change_seq", sa.BigInteger, nullable=False, unique=True),
+    sa.Index("ix_vehicle_pass_parks_park_change", "park_id", "change_seq"),
+)
+
 events = sa.Table(
     "events",
     metadata,
@@ -150,7 +176,8 @@ events = sa.Table(
     sa.Column("flags", sa.String(64), nullable=False),  # comma-separated protocol flags
     sa.Column("note", sa.String(500), nullable=True),
     sa.Column("received_at", sa.BigInteger, nullable=False),
-    sa.Column("card_uid", sa.String(32), nullable=True),  # added by revision 0002, hence last
+    sa.Column("card_uid", sa.String(32), nullable=True),  # added by revision 0002, hence late
+    sa.Column("plate", sa.String(16), nullable=True),  # added by revision 0003, hence last
     sa.Index("ix_events_park_time", "park_id", "occurred_at"),
 )
 

@@ -57,6 +57,7 @@ def ingest(conn: Connection, gate: Gate, batch: EventBatch, now: int | None = No
             "note": e.note,
             "received_at": received_at,
             "card_uid": e.card_uid,
+            "plate": e.plate,
         }
         for e in batch.events
     ]

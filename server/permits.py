@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +14,7 @@ from server.changes import next_seq
 from server.db import parks, permits
 from server.errors import InvalidInput, NotFound
 from server.parks import Park
-
-_PLATE_JUNK = re.compile(r"[\s\-_.]")
+from server.plates import DEFAULT_VEHICLE_CLASS, PEDESTRIAN, check_plate
 
 
 @dataclass(frozen=True)
@@ -54,11 +52,6 @@ class PermitRecord:
         }
 
 
-def normalize_plate(plate: str) -> str:
-    """Plates are compared without spaces, dashes or case: ``123 abc 02`` is ``123ABC02``."""
-    return _PLATE_JUNK.sub("", plate).upper()
-
-
 def issue_permit(
     conn: Connection,
     key: SigningKey,
@@ -68,10 +61,16 @@ def issue_permit(
     party: tuple[int, int, int],
     plate: str | None = None,
     entries_per_day: int = 0,
-    category: str = "standard",
+    category: str | None = None,
     now: int | None = None,
+    plate_country: str | None = None,
 ) -> PermitRecord:
-    """Sign and store a new permit; it enters the park's change feed at once."""
+    """Sign and store a new permit; it enters the park's change feed at once.
+
+    A vehicle permit carries the car's plate, checked against the plate grammars (``server.plates``), and
+    its tariff code in ``category`` — for vehicles the vehicle class (motorcycle, car, minibus, bus), which
+    defaults to car when a plate is given; a pedestrian permit cannot carry a plate.
+    """
     if valid_until < valid_from:
         raise InvalidInput("valid_until is before valid_from")
     if any(n < 0 for n in party) or sum(party) == 0:
@@ -79,9 +78,13 @@ def issue_permit(
     if entries_per_day < 0:
         raise InvalidInput("entries_per_day must not be negative (0 = unlimited)")
     if plate is not None:
-        plate = normalize_plate(plate)
-        if not plate:
-            raise InvalidInput("plate has no letters or digits")
+        if category == PEDESTRIAN:
+            raise InvalidInput("a pedestrian permit cannot carry a plate; give the vehicle class as category")
+        plate = check_plate(plate, plate_country)
+        category = category or DEFAULT_VEHICLE_CLASS
+    elif plate_country is not None:
+        raise InvalidInput("plate_country without a plate")
+    category = category or "standard"
     issued_at = int(time.time()) if now is None else now
     permit = Permit(
         id=new_permit_id(),
@@ -191,19 +194,25 @@ class ChangePage:
     columns: dict[str, list[Any]]
     cursor: int
     complete: bool
-    seqs: list[int] = field(default_factory=list)  # each row's change number, for merging with card changes
+    seqs: list[int] = field(default_factory=list)  # each row's change number, for merging with other kinds
 
 
 def changes_after(conn: Connection, park_id: int, cursor: int, limit: int) -> ChangePage:
     """At most ``limit`` permits with change_seq > cursor, oldest change first.
 
     This is the hot path of a fresh gate's full sync (a million rows): plain Core tuples, no objects.
-    One row more than asked for tells whether the page completes the feed.
+    One row more than asked for tells whether the page completes the feed. The ``plate`` column is there
+    only when a permit of the page has a plate, so a feed of pedestrian permits stays as small as before.
     """
     rows = list(
         conn.execute(
             sa.select(
-                permits.c.id, permits.c.valid_from, permits.c.valid_until, permits.c.revoked, permits.c.change_seq
+                permits.c.id,
+                permits.c.valid_from,
+                permits.c.valid_until,
+                permits.c.revoked,
+                permits.c.plate,
+                permits.c.change_seq,
             )
             .where(permits.c.park_id == park_id, permits.c.change_seq > cursor)
             .order_by(permits.c.change_seq)
@@ -214,11 +223,13 @@ def changes_after(conn: Connection, park_id: int, cursor: int, limit: int) -> Ch
     del rows[limit:]
     if not rows:
         return ChangePage({"id": [], "valid_from": [], "valid_until": [], "revoked": []}, cursor, complete)
-    ids, valid_from, valid_until, revoked, seqs = zip(*rows, strict=True)
-    columns = {
+    ids, valid_from, valid_until, revoked, plates, seqs = zip(*rows, strict=True)
+    columns: dict[str, list[Any]] = {
         "id": list(ids),
         "valid_from": list(valid_from),
         "valid_until": list(valid_until),
         "revoked": [bool(r) for r in revoked],
     }
+    if any(plate is not None for plate in plates):
+        columns["plate"] = list(plates)
     return ChangePage(columns, int(seqs[-1]), complete, list(seqs))

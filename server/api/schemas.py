@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
@@ -64,14 +64,36 @@ class DeviceToken(BaseModel):
     device_token: str
 
 
+Plate = Annotated[StrictStr, Field(min_length=1, max_length=16, description="licence plate as written")]
+PlateCountry = Annotated[
+    StrictStr,
+    Field(
+        pattern=r"^[A-Z]{2}$",
+        description='the plate\'s country: KZ, RU, KG, UZ, or "XX" for any other (generic: 2-8 letters/digits)',
+    ),
+]
+VehicleClass = Literal["motorcycle", "car", "minibus", "bus"]
+
+
 class PermitCreate(Body):
     park: Slug
     valid_from: UnixSeconds
     valid_until: UnixSeconds
     party: tuple[Count, Count, Count] = Field(description="[adults, children, exempt]")
-    plate: Annotated[StrictStr, Field(min_length=1, max_length=16)] | None = None
+    plate: Plate | None = None
+    plate_country: PlateCountry | None = None
     entries_per_day: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
-    category: Annotated[StrictStr, Field(pattern=r"^[a-z0-9_-]{1,32}$")] = "standard"
+    category: (
+        Annotated[
+            StrictStr,
+            Field(
+                pattern=r"^[a-z0-9_-]{1,32}$",
+                description="tariff code; for vehicles the class: pedestrian, motorcycle, car, minibus, bus "
+                "(default: car with a plate, standard without)",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class PermitPublic(BaseModel):
@@ -119,6 +141,38 @@ class CardPublic(BaseModel):
     uid: str
     holder: str
     role: CardRole
+    parks: list[str]
+    valid_from: int | None
+    valid_until: int | None
+    active: bool
+    created_at: int
+
+
+class VehiclePassCreate(Body):
+    plate: Plate
+    plate_country: PlateCountry | None = None
+    holder: Holder
+    vehicle_class: VehicleClass
+    parks: ParkList
+    valid_from: UnixSeconds | None = None  # null: valid from the start
+    valid_until: UnixSeconds | None = None  # null: no end
+
+
+class VehiclePassUpdate(Body):
+    """Only the fields present change; ``valid_from``/``valid_until`` null removes that limit."""
+
+    holder: Holder | None = None
+    vehicle_class: VehicleClass | None = None
+    parks: ParkList | None = None
+    valid_from: UnixSeconds | None = None
+    valid_until: UnixSeconds | None = None
+    active: StrictBool | None = None
+
+
+class VehiclePassPublic(BaseModel):
+    plate: str
+    holder: str
+    vehicle_class: str
     parks: list[str]
     valid_from: int | None
     valid_until: int | None

@@ -8,7 +8,7 @@ from typing import Any
 import zxingcpp
 from PIL import Image
 
-from protocol import Keyring, verify_token
+from protocol import Keyring, SyncPage, verify_token
 from tests.server.conftest import World
 
 
@@ -88,3 +88,48 @@ def test_malformed_json_and_missing_fields(world: World) -> None:
     assert missing.status_code == 422
     assert {error["loc"][-1] for error in missing.json()["detail"]} == {"valid_from", "valid_until", "party"}
     assert world.count("permits") == 0
+
+
+def test_a_vehicle_permit_carries_a_checked_plate_and_its_class(world: World) -> None:
+    car = world.issue(plate="123 abc-02")
+    assert (car["plate"], car["category"]) == ("123ABC02", "car")
+    cyrillic = world.issue(plate="777 АВЕ 01", category="minibus")  # Cyrillic look-alikes as typed in Russian
+    assert (cyrillic["plate"], cyrillic["category"]) == ("777ABE01", "minibus")
+    walker = world.issue()
+    assert (walker["plate"], walker["category"]) == (None, "standard")
+    foreign = world.issue(plate="7xyz 123", plate_country="XX", category="bus")
+    assert (foreign["plate"], foreign["category"]) == ("7XYZ123", "bus")
+    keyring = Keyring.from_jwks(world.client.get("/api/v1/keys").json())
+    assert verify_token(foreign["token"], keyring).permit.plate == "7XYZ123"
+
+
+BAD_PLATES: list[tuple[dict[str, Any], str]] = [
+    ({"plate": "HELLO"}, "fits no plate format of any known country"),
+    ({"plate": "7XYZ123"}, 'send "plate_country": "XX"'),
+    ({"plate": "123ABCO2"}, "did you mean 123ABC02"),  # O for 0 in the region: people fix it, not the server
+    ({"plate": "123ABC02", "category": "pedestrian"}, "pedestrian permit cannot carry a plate"),
+    ({"plate": "123ABC02", "plate_country": "kz"}, "plate_country"),
+    ({"plate": "123ABC02", "plate_country": "DE"}, "plate_country must be one of"),
+    ({"plate": "A", "plate_country": "XX"}, "fits no plate format of XX"),
+    ({"plate_country": "KZ"}, "plate_country without a plate"),
+]
+
+
+def test_bad_plates_are_refused_and_change_nothing(world: World) -> None:
+    for change, fragment in BAD_PLATES:
+        response = world.client.post("/api/v1/permits", json={**GOOD, **change}, headers=world.admin)
+        assert response.status_code == 422, (change, response.text)
+        assert fragment in str(response.json()["detail"]), (change, response.text)
+    assert world.count("permits") == 0
+    assert world.count("change_seq") == 0
+
+
+def test_the_feed_sends_plates_only_when_a_page_has_one(world: World) -> None:
+    walkers = [world.issue()["id"] for _ in range(2)]
+    response = world.client.get("/api/v1/gate/sync", headers=world.entry_device)
+    assert "plate" not in response.json()["permits"]  # a feed of pedestrian permits stays as small as before
+    assert SyncPage.model_validate_json(response.content).permits.plate is None
+    car = world.issue(plate="123ABC02")["id"]
+    page = SyncPage.model_validate_json(world.client.get("/api/v1/gate/sync", headers=world.entry_device).content)
+    assert page.permits.id == [*walkers, car]
+    assert page.permits.plate == [None, None, "123ABC02"]

@@ -47,8 +47,8 @@ def sync(
     cursor: str = "0",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> Response:
-    """Permits and cards of the gate's park changed after ``cursor``, at most ``limit`` of them together;
-    ``complete`` when no more remain.
+    """Permits, cards and vehicle passes of the gate's park changed after ``cursor``, at most ``limit`` of
+    them together; ``complete`` when no more remain.
 
     Every page carries the park's settings with the server's current counts, and the whole JWK Set.
     """
@@ -62,6 +62,7 @@ def sync(
         "keys": keyring(conn).to_jwks()["keys"],
         "permits": page.permits,
         "cards": page.cards,
+        "vehicle_passes": page.vehicle_passes,
     }
     data = orjson.dumps(body)
     headers = {"Vary": "Accept-Encoding"}

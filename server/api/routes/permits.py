@@ -18,7 +18,11 @@ router = APIRouter(tags=["permits"])
 
 @router.post("/permits", status_code=status.HTTP_201_CREATED)
 def add_permit(conn: ConnDep, user: CurrentUser, key: SigningKeyDep, body: PermitCreate) -> PermitPublic:
-    """Issue a signed permit; ``token`` is the QR text (permit token v1)."""
+    """Issue a signed permit; ``token`` is the QR text (permit token v1).
+
+    A vehicle permit carries the car's plate (422 if it fits no plate format, unless ``plate_country`` is
+    "XX") and its vehicle class as ``category``.
+    """
     park = get_park(conn, body.park)
     user.require_read(park)  # every role of the park may issue (rangers at the office)
     record = issue_permit(
@@ -29,6 +33,7 @@ def add_permit(conn: ConnDep, user: CurrentUser, key: SigningKeyDep, body: Permi
         body.valid_until,
         body.party,
         plate=body.plate,
+        plate_country=body.plate_country,
         entries_per_day=body.entries_per_day,
         category=body.category,
     )
