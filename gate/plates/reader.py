@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gate.errors import GateError
-from gate.plates.localise import Image, PlateCandidate, Quad, find_plates, rectify
+from gate.plates.localise import Image, PlateCandidate, Quad, clean_crop, find_plates, rectify
 from gate.plates.ocr import PlateOcr
 from gate.plates.settings import PlateSettings
 from gate.plates.trigger import VehicleTrigger, make_trigger
@@ -247,7 +247,7 @@ class PlateReader:
         return reads, candidates
 
     def _read_candidate(self, frame: Image, candidate: PlateCandidate) -> PlateRead | None:
-        crops = [rectify(frame, quad) for quad in candidate.rows]
+        crops = [clean_crop(rectify(frame, quad)) for quad in candidate.rows]
         texts = self.ocr.read(crops)
         countries, generic = self.settings.countries, self.settings.generic
         if len(texts) == 2:

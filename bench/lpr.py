@@ -1,0 +1,143 @@
+"""Plate lane: a 1280×720 frame → plate text, against EasyOCR ``readtext`` on the whole frame.
+
+Ours is ``PlateReader.read_frame`` (OpenCV localiser → straightened crops → EasyOCR ``recognize`` →
+grammar), the trigger bypassed. The baseline runs EasyOCR's own detector and recogniser on the whole frame
+(``readtext``), normalises every text it finds and keeps the best-fitting grammar candidate; it takes
+seconds a frame, so it runs on a sample (``--baseline-n``) of the same frames, in the same run.
+
+Data: by default the synthetic Kazakh set (``sim.plates.plate_dataset``: every format and condition),
+read with the Kazakh grammar; with ``--dataset DIR`` a folder in openalpr's endtoend format (one ``.txt`` per
+image: ``IMAGE X Y W H PLATE`` tab-separated), read in generic mode. Those photos come in many sizes:
+each is scaled to fit 1280×720 (aspect kept) and padded with black to exactly 1280×720, so timings are
+per 1280×720 frame as on the gate.
+
+``wrong_accept_rate``: frames whose best read clears ``min_confidence`` (the reader's acceptance bar for
+a vote) yet is not the plate. ``rss_mb``: this process's resident memory with the reader loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from gate.plates import PlateReader, PlateSettings
+from gate.plates.ocr import ALLOWLIST, load_reader
+from protocol.plates import match_plate
+
+WIDTH, HEIGHT = 1280, 720
+KZ = ("KZ",)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", type=Path, help="folder in openalpr endtoend format (read in generic mode)")
+    parser.add_argument("--n", type=int, default=200, help="frames (synthetic: rendered; dataset: first N)")
+    parser.add_argument("--baseline-n", type=int, default=10, help="frames the readtext baseline runs on")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for our reader")
+    parser.add_argument("--seed", type=int, default=11)
+
+
+def fit_frame(image: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """An image scaled to fit 1280×720 (aspect kept) on a black 1280×720 canvas, top-left."""
+    h, w = image.shape[:2]
+    scale = min(WIDTH / w, HEIGHT / h)
+    resized = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((HEIGHT, WIDTH, 3), dtype=np.uint8)
+    canvas[: resized.shape[0], : resized.shape[1]] = resized
+    return canvas
+
+
+def endtoend(folder: Path, n: int) -> Iterator[tuple[np.ndarray[Any, Any], str]]:
+    """Frames and plate texts of an openalpr endtoend folder, in file-name order."""
+    for label in sorted(folder.glob("*.txt"))[:n]:
+        fields = label.read_text().strip().split("\t")
+        if len(fields) != 6:
+            raise SystemExit(f"{label}: expected IMAGE X Y W H PLATE tab-separated, got {len(fields)} fields")
+        image = cv2.imread(str(folder / fields[0]), cv2.IMREAD_COLOR)
+        if image is None:
+            raise SystemExit(f"{label}: cannot read image {fields[0]}")
+        yield fit_frame(image), fields[5].upper()
+
+
+def synthetic(n: int, seed: int) -> Iterator[tuple[np.ndarray[Any, Any], str]]:
+    from sim.plates import plate_dataset
+
+    mix = None
+    for sample in plate_dataset(n, np.random.default_rng(seed), mix):
+        yield sample.frame, sample.truth.text
+
+
+def readtext_baseline(
+    reader: Any, frame: np.ndarray[Any, Any], countries: tuple[str, ...], generic: bool
+) -> str | None:
+    """EasyOCR on the whole frame: every text box, alone and joined with its neighbour, through the grammar."""
+    found = reader.readtext(frame, allowlist=ALLOWLIST, detail=1)
+    texts = [(str(text), float(conf)) for _, text, conf in found]
+    options = texts + [(a + b, min(ca, cb)) for (a, ca), (b, cb) in itertools.pairwise(texts)]
+    best: tuple[float, str] | None = None
+    for text, conf in options:
+        match = match_plate(text, countries, generic)
+        if match is not None and (best is None or conf > best[0]):
+            best = (conf, match.text)
+    return best[1] if best else None
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run(args: argparse.Namespace) -> dict[str, float]:
+    generic = args.dataset is not None
+    countries: tuple[str, ...] = () if generic else KZ
+    settings = PlateSettings(countries=countries, generic=generic, trigger="always")
+    reader = PlateReader(settings, on_result=lambda _result: None)
+    reader.ocr.threads = args.threads
+    reader.ocr.load()
+    samples = list(endtoend(args.dataset, args.n) if generic else synthetic(args.n, args.seed))
+    reader.read_frame(samples[0][0])  # warm-up: first-call allocations are not what a lane sees
+    times: list[float] = []
+    exact = wrong = 0
+    for frame, truth in samples:
+        start = time.perf_counter()
+        reads = reader.read_frame(frame)
+        times.append((time.perf_counter() - start) * 1000)
+        if reads and reads[0][0].text == truth:
+            exact += 1
+        elif reads and reads[0][1] >= settings.min_confidence:
+            wrong += 1
+    memory = rss_mb()
+
+    base_reader = load_reader(detector=True)  # same weights, plus the text detector readtext needs
+    base_times: list[float] = []
+    base_exact = 0
+    for frame, truth in samples[: args.baseline_n]:
+        start = time.perf_counter()
+        text = readtext_baseline(base_reader, frame, countries, generic)
+        base_times.append((time.perf_counter() - start) * 1000)
+        base_exact += text == truth
+    n = float(len(samples))
+    p50 = statistics.median(times)
+    base_p50 = statistics.median(base_times) if base_times else float("nan")
+    return {
+        "frames": n,
+        "exact_accuracy": exact / n,
+        "wrong_accept_rate": wrong / n,
+        "p50_ms": p50,
+        "p95_ms": float(np.percentile(times, 95)),
+        "baseline_frames": float(len(base_times)),
+        "baseline_exact_accuracy": base_exact / len(base_times) if base_times else float("nan"),
+        "baseline_p50_ms": base_p50,
+        "speedup": base_p50 / p50,
+        "rss_mb": memory,
+    }

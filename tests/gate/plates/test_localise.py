@@ -1,0 +1,50 @@
+"""The localiser on rendered frames: the plate is found, its quad overlaps the truth, crops are upright."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gate.plates import find_plates, quad_iou, rectify
+from gate.plates.localise import CROP_HEIGHT, clean_crop
+from sim.plates import render_car_frame
+
+CASES = [
+    ("123ABC02", "kz_2012", "day"),
+    ("456DEF17", "kz_2012", "night"),
+    ("789GHK05", "kz_2012", "tilt"),
+    ("321LM01", "kz_org", "day"),
+    ("555XYZ11", "kz_2012", "frame"),
+]
+
+
+@pytest.mark.parametrize(("text", "fmt", "condition"), CASES)
+def test_plate_found_with_its_quad(text: str, fmt: str, condition: str) -> None:
+    rng = np.random.default_rng(hash((text, condition)) % 2**32)
+    found = 0
+    for _ in range(4):
+        frame, truth = render_car_frame(text, rng, "KZ", fmt, condition)
+        candidates = find_plates(frame, 3)
+        truth_quad = np.array(truth.quad, dtype=np.float32)
+        found += any(quad_iou(c.quad, truth_quad) > 0.4 for c in candidates)
+    assert found >= 3, f"plate {text} ({condition}) found in {found} of 4 frames"
+
+
+def test_empty_frame_has_no_plate() -> None:
+    assert find_plates(np.full((720, 1280, 3), 128, dtype=np.uint8)) == []
+
+
+def test_rectify_gives_an_upright_crop_of_ocr_height() -> None:
+    frame, truth = render_car_frame("123ABC02", np.random.default_rng(3), "KZ", "kz_2012", "day")
+    crop = rectify(frame, np.array(truth.quad, dtype=np.float32))
+    assert crop.ndim == 2 and crop.shape[0] == CROP_HEIGHT
+    assert 3.0 < crop.shape[1] / crop.shape[0] < 6.5  # a one-row plate's aspect
+
+
+def test_clean_crop_paints_out_full_height_lines_only() -> None:
+    crop = np.full((64, 200), 230, dtype=np.uint8)
+    crop[:, 150:153] = 20  # the region divider: dark from top to bottom
+    crop[10:54, 40:48] = 20  # a character's stroke: dark over the character's height only
+    cleaned = clean_crop(crop)
+    assert cleaned[:, 150:153].min() > 200
+    assert cleaned[10:54, 40:48].max() < 50
