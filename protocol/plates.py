@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 COUNTRIES = ("KZ", "RU", "KG", "UZ")
 GENERIC_COUNTRY = "XX"
@@ -124,23 +124,30 @@ class PlateGrammar:
     shapes: tuple[str, ...]  # slot codes per position, "|" where the region divider sits
     pattern: re.Pattern[str]  # the whole rule (region ranges included), applied after confusable fixes
     example: str
+    # (slot codes without the divider, divider index or -1), parsed once: fit() runs on every OCR read
+    _layouts: tuple[tuple[str, int], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        layouts = tuple((shape.replace("|", ""), shape.find("|")) for shape in self.shapes)
+        object.__setattr__(self, "_layouts", layouts)
 
     def fit(self, text: str) -> tuple[str, int] | None:
-        """The corrected text and the number of fixes, when ``text`` fits this grammar; else None."""
+        """The corrected text and the number of fixes, when ``text`` fits this grammar; else None.
+
+        A read one character longer than a shape fits when the extra character stands where the region
+        divider is (dropping it counts as a fix); on equal fixes the read as it stands wins.
+        """
         best: tuple[str, int] | None = None
-        for shape in self.shapes:
-            slots = shape.replace("|", "")
+        for slots, _ in self._layouts:
             if len(text) == len(slots):
                 found = self._fit_slots(text, slots, 0)
-            elif len(text) == len(slots) + 1 and "|" in shape:
-                cut = shape.index("|")
-                if text[cut] not in _DIVIDER_READS:
-                    continue
+                if found is not None and (best is None or found[1] < best[1]):
+                    best = found
+        for slots, cut in self._layouts:
+            if cut >= 0 and len(text) == len(slots) + 1 and text[cut] in _DIVIDER_READS:
                 found = self._fit_slots(text[:cut] + text[cut + 1 :], slots, 1)
-            else:
-                continue
-            if found is not None and (best is None or found[1] < best[1]):
-                best = found
+                if found is not None and (best is None or found[1] < best[1]):
+                    best = found
         return best
 
     def _fit_slots(self, text: str, slots: str, fixes: int) -> tuple[str, int] | None:
@@ -211,13 +218,14 @@ def match_plate(text: str, countries: Sequence[str] = COUNTRIES, generic: bool =
 
     The text is normalised; flag-band text at either end (and KG's after the region code) is dropped; a
     confusable character in a letter position reads as the letter, in a digit position as the digit. The
-    fewest fixes win, then ``countries`` order, then format order, then the text without band stripping.
+    fewest fixes win, then the text read whole over one with band text dropped, then ``countries`` order,
+    then format order.
     With ``generic``, a text no country grammar fits is still a plate when it has 2–8 letters and digits,
     one at least a digit (returned as is: without a grammar no fix can be decided).
     """
     grammars = _grammars_for(countries)
     normal = normalize_plate(text)
-    found = _best(_band_variants(normal), grammars)
+    found = _best(((variant, v > 0) for v, variant in enumerate(_band_variants(normal))), grammars)
     if found is None and generic:
         return _generic(normal)
     return found
@@ -230,13 +238,17 @@ def match_two_rows(
 
     Rows are tried as read (top then bottom), swapped, and with a two-digit region code moved from where
     two-row plates print it (top-left, bottom-left, bottom-right) to where the one-line form has it. The
-    fewest fixes win, then ``countries`` order, then format order, then the arrangement in that order.
+    fewest fixes win, then rows read whole over rows with band text dropped, then ``countries`` order, then
+    format order, then the arrangement in that order.
     ``two_row_layout`` gives the rows this reads back.
     """
     grammars = _grammars_for(countries)
     top_n, bottom_n = normalize_plate(top), normalize_plate(bottom)
     arrangements = [
-        candidate for t in _band_variants(top_n) for b in _band_variants(bottom_n) for candidate in _arrangements(t, b)
+        (candidate, t > 0 or b > 0)
+        for t, top_variant in enumerate(_band_variants(top_n))
+        for b, bottom_variant in enumerate(_band_variants(bottom_n))
+        for candidate in _arrangements(top_variant, bottom_variant)
     ]
     found = _best(arrangements, grammars)
     if found is None and generic:
@@ -259,17 +271,21 @@ def _grammars_for(countries: Sequence[str]) -> list[PlateGrammar]:
     return [grammar for country in countries for grammar in GRAMMARS if grammar.country == country]
 
 
-def _best(candidates: Iterable[str], grammars: Sequence[PlateGrammar]) -> PlateMatch | None:
-    """Fewest fixes first, then the earlier grammar (countries order), then the earlier candidate."""
+def _best(candidates: Iterable[tuple[str, bool]], grammars: Sequence[PlateGrammar]) -> PlateMatch | None:
+    """Fewest fixes first, then a text read whole over one with band text dropped, then the earlier
+    grammar (``countries`` order, then format order), then the earlier candidate."""
     texts = list(candidates)
     best: PlateMatch | None = None
-    for grammar in grammars:
-        for candidate in texts:
+    best_key: tuple[int, bool, int, int] | None = None
+    for g, grammar in enumerate(grammars):
+        for c, (candidate, stripped) in enumerate(texts):
             fitted = grammar.fit(candidate)
-            if fitted is not None and (best is None or fitted[1] < best.fixes):
+            if fitted is None:
+                continue
+            key = (fitted[1], stripped, g, c)
+            if best_key is None or key < best_key:
+                best_key = key
                 best = PlateMatch(fitted[0], grammar.country, grammar.format, fitted[1])
-                if best.fixes == 0:
-                    return best
     return best
 
 
