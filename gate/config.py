@@ -28,6 +28,24 @@ Card readers are an array of tables, one per reader on the lane::
 ``ascii`` readers take ``format`` (hex | decimal | wiegand26 | wiegand34), ``decimal_bytes`` (the uid's
 length in bytes for a decimal id, default 4) and ``wiegand_base`` (10 or 16: how the bridge prints the
 Wiegand value).
+
+A vehicle lane reads licence plates from the same camera: ``[gate] lane = "vehicle"`` or
+``[plates] enabled = true``. ``[plates]`` takes the plate reader's settings
+(``gate.plates.settings.PlateSettings``) and ``qr_window_s``, how long a read plate is "the car at the
+barrier" for a permit QR shown meanwhile (its plate must match)::
+
+    [gate]
+    lane = "vehicle"
+
+    [plates]
+    countries = ["KZ", "RU"]     # grammars to read (protocol.plates); generic = true for any other country
+    trigger = "motion"           # motion | loop | always
+    roi = [0.1, 0.3, 0.8, 0.7]   # the lane in front of the barrier, as fractions (x, y, width, height)
+    votes_needed = 2
+    qr_window_s = 10
+
+The plate reader (OpenCV, and EasyOCR with torch) is imported only for a vehicle lane, so a QR-only gate
+never loads it.
 """
 
 from __future__ import annotations
@@ -38,11 +56,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gate.errors import ConfigError
+from gate.errors import ConfigError, GateError
 from protocol import Direction
 from protocol.cards import MAX_UID_BYTES
+
+if TYPE_CHECKING:
+    from gate.plates.settings import PlateSettings
+
+LANES = ("pedestrian", "vehicle")
 
 
 @dataclass(frozen=True)
@@ -54,6 +77,7 @@ class GateSettings:
     clock_skew_s: int = 300
     passback_timeout_s: int = 43200
     debounce_s: float = 3.0
+    lane: str = "pedestrian"  # pedestrian | vehicle (reads plates: see [plates])
 
     @property
     def db_path(self) -> Path:
@@ -122,6 +146,14 @@ class ReaderSettings:
 
 
 @dataclass(frozen=True)
+class PlateLaneSettings:
+    """A vehicle lane: its plate reader's settings and the plate/QR cross-check window."""
+
+    reader: PlateSettings
+    qr_window_s: float = 10.0  # a plate read this recently is the car a permit QR is shown in
+
+
+@dataclass(frozen=True)
 class GateConfig:
     gate: GateSettings
     server: ServerSettings
@@ -129,6 +161,11 @@ class GateConfig:
     relay: RelaySettings = field(default_factory=RelaySettings)
     lights: LightsSettings = field(default_factory=LightsSettings)
     readers: tuple[ReaderSettings, ...] = ()
+    plates: PlateLaneSettings | None = None  # None: not a vehicle lane, no plate reader
+
+    @property
+    def vehicle_lane(self) -> bool:
+        return self.plates is not None
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -246,19 +283,85 @@ def _readers(values: object) -> tuple[ReaderSettings, ...]:
     return tuple(readers)
 
 
+_PLATE_LANE_KEYS = ("enabled", "qr_window_s")
+
+
+def _plate_value(key: str, value: object, default: object) -> object:
+    """Check a [plates] value against the kind of its PlateSettings default (TOML arrays become tuples)."""
+    if isinstance(default, bool):
+        return _convert(key, value, "bool")
+    if isinstance(default, int):
+        return _convert(key, value, "int")
+    if isinstance(default, float):
+        return _convert(key, value, "float")
+    if isinstance(default, str):
+        return _convert(key, value, "str")
+    if isinstance(default, tuple):
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be an array, not {value!r}")
+        kind = "float" if default and isinstance(default[0], float) else "str"
+        return tuple(_convert(key, item, kind) for item in value)
+    if default is None:  # loop_pin: a GPIO number or a pin name
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ConfigError(f"{key} must be a pin number or name, not {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported setting type {type(default).__name__}")  # a programming error
+
+
+def _plates(values: object, lane: str) -> PlateLaneSettings | None:
+    if not isinstance(values, dict):
+        raise ConfigError("[plates] must be a table")
+    enabled = _convert("plates.enabled", values.get("enabled", False), "bool")
+    if lane == "vehicle" and "enabled" in values and not enabled:
+        raise ConfigError('gate.lane = "vehicle" reads plates; plates.enabled = false contradicts it')
+    if lane != "vehicle" and not enabled:
+        return None
+    # imported here: only a vehicle lane loads the plate reader's package (torch stays unloaded until start)
+    from gate.plates.settings import PlateSettings
+
+    defaults = {f.name: f.default for f in dataclasses.fields(PlateSettings)}
+    unknown = sorted(set(values) - set(defaults) - set(_PLATE_LANE_KEYS))
+    if unknown:
+        raise ConfigError(f"[plates] has unknown key(s): {', '.join(unknown)}")
+    kwargs: dict[str, Any] = {
+        name: _plate_value(f"plates.{name}", value, defaults[name])
+        for name, value in values.items()
+        if name not in _PLATE_LANE_KEYS
+    }
+    countries = kwargs.get("countries", ())
+    assert isinstance(countries, tuple)
+    from protocol.plates import COUNTRIES
+
+    strange = [country for country in countries if country not in COUNTRIES]
+    if strange:
+        raise ConfigError(f"plates.countries: {', '.join(map(str, strange))} not among {', '.join(COUNTRIES)}")
+    try:
+        reader = PlateSettings(**kwargs)
+    except (GateError, TypeError, ValueError) as err:
+        raise ConfigError(str(err)) from err
+    window = _convert("plates.qr_window_s", values.get("qr_window_s", 10.0), "float")
+    assert isinstance(window, float)
+    return PlateLaneSettings(reader, window)
+
+
 def config_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> GateConfig:
     """Build and check a GateConfig from a dict shaped like gate.toml.
 
     A relative ``gate.data_dir`` is taken relative to ``base_dir`` when given (the TOML file's folder).
     """
-    unknown = sorted(set(data) - set(_SECTIONS) - {"readers"})
+    unknown = sorted(set(data) - set(_SECTIONS) - {"readers", "plates"})
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
     for required in ("gate", "server"):
         if required not in data:
             raise ConfigError(f"[{required}] section is required")
     sections = {name: _section(name, cls, data.get(name, {})) for name, cls in _SECTIONS.items()}
-    config = GateConfig(**sections, readers=_readers(data.get("readers", [])))
+    lane = sections["gate"].lane
+    if lane not in LANES:
+        raise ConfigError(f"gate.lane must be one of {', '.join(LANES)}, not {lane!r}")
+    config = GateConfig(
+        **sections, readers=_readers(data.get("readers", [])), plates=_plates(data.get("plates", {}), lane)
+    )
     if config.camera.source not in _CAMERA_SOURCES:
         raise ConfigError(f"camera.source must be one of {', '.join(_CAMERA_SOURCES)}, not {config.camera.source!r}")
     if not config.server.url.startswith(("http://", "https://")):

@@ -1,12 +1,20 @@
 """The gate controller: camera thread → credential queue → decision thread, plus the sync loop.
 
     camera thread    frame source → decode_qr → debounce by text → QrCredential on the queue
+                     └─ vehicle lanes: offer the frame to the plate reader (never waits for it)
+    plate thread     PlateReader (gate.plates): trigger → localise → OCR → vote → PlateCredential on the queue
     reader threads   each card reader (gate.readers) → debounce by uid → CardCredential on the queue (never blocks)
     decision thread  queue → decide() (pure) → store.record (event + usage, committed) → relay/lights
                      → the card reader's own LED/buzzer → listeners
     sync thread      SyncLoop with its own store connection; the decision thread never waits on it
 
-Other sources (plates, a ranger's manual open) put credentials on the same queue with ``submit``.
+A plate the reader accepted is "the car at the barrier" for ``[plates] qr_window_s``: a permit QR shown
+meanwhile goes to decide() with that plate, which refuses a vehicle permit of another car
+(``plate_mismatch``). A vehicle that stood without the frames agreeing on a plate (a no-read) is not a
+decision: nothing is recorded, the barrier stays shut, and ``status()["plates"]["last_no_read"]`` tells the
+ranger, with the best crop saved under ``<data_dir>/plates/`` (the newest ``NO_READ_KEEP`` are kept). The
+ranger resolves an unknown plate or a no-read with ``manual_open`` (a ``manual`` event with a reason).
+Other sources put credentials on the same queue with ``submit``.
 """
 
 from __future__ import annotations
@@ -17,13 +25,15 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import cv2
 import httpx
 
 from gate.actuators import Actuators
 from gate.config import GateConfig
-from gate.credentials import CardCredential, Credential, QrCredential
+from gate.credentials import CardCredential, Credential, ManualCredential, PlateCredential, QrCredential
 from gate.decision import Decision, Policy, decide
 from gate.errors import ConfigError, GateError, SyncError
 from gate.events import FLAG_OFFLINE, make_event
@@ -34,11 +44,17 @@ from gate.store import GateStore
 from gate.sync import SyncClient, SyncLoop
 from protocol import GateEvent
 
+if TYPE_CHECKING:
+    from gate.plates.reader import PlateReader, PlateResult
+
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Decision, GateEvent], None]
 FRAME_TIMEOUT_S = 0.2
 QUEUE_TIMEOUT_S = 0.2
+NO_READ_KEEP = 50  # no-read crops kept on disk for the ranger; older ones are deleted
+MAX_NOTE_CHARS = 500  # GateEvent.note
+MAX_MANUAL_PEOPLE = 1000  # GateEvent.people
 
 
 class Debouncer:
@@ -68,8 +84,10 @@ class GateController:
         http_client: httpx.Client | None = None,
         clock: Callable[[], float] = time.time,
         readers: Sequence[CardReader] | None = None,
+        plate_ocr: Any | None = None,
     ) -> None:
-        """``readers`` replaces the card readers of ``config.readers`` (the simulator and tests pass their own)."""
+        """``readers`` replaces the card readers of ``config.readers`` (the simulator and tests pass their own);
+        ``plate_ocr`` (a ``gate.plates.PlateOcr``) shares one loaded OCR model between lanes."""
         self.config = config
         self._clock = clock  # unix seconds; the simulator may run a compressed day
         self.store = GateStore(config.gate.db_path)
@@ -96,6 +114,15 @@ class GateController:
         self._readers: list[CardReader] = list(readers) if readers is not None else []
         self._readers_from_config = readers is None
         self.cards_dropped = 0
+        # vehicle lanes: the plate reader is built at start(), importing gate.plates only then
+        self._plate_ocr = plate_ocr
+        self._plate_reader: PlateReader | None = None
+        self._plate_debounce = Debouncer(config.gate.debounce_s)
+        self._plate_lock = threading.Lock()
+        self._recent_plate: tuple[str, float] | None = None  # (plate, monotonic time it was accepted)
+        self.last_no_read: dict[str, Any] | None = None
+        self.plates_dropped = 0
+        self._handle_lock = threading.Lock()  # the decision thread and manual opens decide one at a time
         self.decisions = 0
         self.frames = 0
         self.camera_error: str | None = None
@@ -117,6 +144,14 @@ class GateController:
             self._frames = open_frame_source(self.config.camera)
         if self._readers_from_config and not self._readers:
             self._readers = self._open_readers()
+        if self.config.plates is not None and self._plate_reader is None:
+            from gate.plates.reader import PlateReader  # torch loads with the OCR model, on vehicle lanes only
+
+            self._plate_reader = PlateReader(
+                self.config.plates.reader, self._on_plate, ocr=self._plate_ocr, pin_factory=self._pin_factory
+            )
+        if self._plate_reader is not None:
+            self._plate_reader.start()  # loads the OCR model before the first car comes
         self._threads = [
             threading.Thread(target=self._camera_loop, name="gate-camera", daemon=True),
             threading.Thread(target=self._decision_loop, name="gate-decide", daemon=True),
@@ -168,8 +203,79 @@ class GateController:
             return False
         return True
 
+    # -- plates
+
+    def _on_plate(self, result: PlateResult) -> None:
+        """The plate reader's outcome for one vehicle (on the plate thread): a credential, or a no-read."""
+        now = time.monotonic()
+        if result.plate is None:
+            self._note_no_read(result)
+            return
+        with self._plate_lock:
+            self._recent_plate = (result.plate, now)
+            if not self._plate_debounce.fresh(result.plate, now):
+                return
+        try:
+            self._queue.put_nowait(PlateCredential(result.plate, result.confidence, result.country))
+        except queue.Full:
+            self.plates_dropped += 1
+            log.warning("decision queue full: plate %s dropped", result.plate)
+
+    def _note_no_read(self, result: PlateResult) -> None:
+        path: Path | None = None
+        if result.crop is not None:
+            folder = self.config.gate.data_dir / "plates"
+            path = folder / f"no-read-{int(time.time() * 1000)}.png"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                if not cv2.imwrite(str(path), result.crop):
+                    raise OSError(f"cv2 could not write {path}")
+                for old in sorted(folder.glob("no-read-*.png"))[:-NO_READ_KEEP]:
+                    old.unlink(missing_ok=True)
+            except (OSError, cv2.error) as err:
+                log.error("plate no-read crop not saved: %s", err)
+                path = None
+        self.last_no_read = {
+            "at": self._clock(),
+            "crop": None if path is None else str(path),
+            "votes": result.votes,
+            "confidence": result.confidence,
+        }
+        log.info("plate no-read: the vehicle waits for the ranger (crop %s)", path)
+
+    def recent_plate(self) -> str | None:
+        """The plate accepted within ``[plates] qr_window_s``: the car at the barrier, if any."""
+        if self.config.plates is None:
+            return None
+        with self._plate_lock:
+            recent = self._recent_plate
+        if recent is None or time.monotonic() - recent[1] > self.config.plates.qr_window_s:
+            return None
+        return recent[0]
+
+    def manual_open(
+        self, reason: str, note: str | None = None, *, people: int = 0, plate: str | None = None
+    ) -> Decision:
+        """A ranger opens the barrier: records a ``manual`` event (reason and note as its note), then pulses the relay.
+
+        ``reason`` is required (why the ranger opened: "paper permit checked", "ambulance"); ``people`` is
+        how many went through (counted as an entry or exit of this lane); ``plate`` names the vehicle, e.g.
+        one held as ``unknown_plate``. Raises GateError for a missing reason or bad counts, changing nothing.
+        """
+        reason = reason.strip()
+        if not reason:
+            raise GateError("a manual open needs the ranger's reason")
+        text = reason if not note or not note.strip() else f"{reason}: {note.strip()}"
+        if len(text) > MAX_NOTE_CHARS:
+            raise GateError(f"a manual open's reason and note have at most {MAX_NOTE_CHARS} characters")
+        if isinstance(people, bool) or not isinstance(people, int) or not 0 <= people <= MAX_MANUAL_PEOPLE:
+            raise GateError(f"people is a count from 0 to {MAX_MANUAL_PEOPLE}, not {people!r}")
+        return self.handle(ManualCredential(text, people, plate))
+
     def stop(self) -> None:
         """Stop reading, finish the credentials already queued, stop syncing, close devices."""
+        if self._plate_reader is not None:
+            self._plate_reader.stop()
         for reader in self._readers:
             reader.stop()
         self._stop.set()
@@ -213,6 +319,23 @@ class GateController:
             "camera_error": self.camera_error,
             "readers": [dataclasses.asdict(reader.health()) for reader in self._readers],
             "cards_dropped": self.cards_dropped,
+            "plates": self._plates_status(),
+        }
+
+    def _plates_status(self) -> dict[str, Any] | None:
+        if self.config.plates is None:
+            return None
+        reader = self._plate_reader
+        return {
+            "running": reader is not None,
+            "frames_offered": 0 if reader is None else reader.frames_offered,
+            "frames_read": 0 if reader is None else reader.frames_read,
+            "frames_dropped": 0 if reader is None else reader.frames_dropped,
+            "results": 0 if reader is None else reader.results,
+            "error": None if reader is None else reader.error,
+            "recent_plate": self.recent_plate(),
+            "plates_dropped": self.plates_dropped,
+            "last_no_read": self.last_no_read,
         }
 
     # -- threads
@@ -225,6 +348,8 @@ class GateController:
                 if frame is None:
                     continue
                 self.frames += 1
+                if self._plate_reader is not None:
+                    self._plate_reader.offer(frame)  # hands the frame over; reading happens on the plate thread
                 texts = decode_qr(frame)
             except GateError as err:
                 # a camera that fails keeps the lane alive for other readers; retry after a pause
@@ -259,7 +384,16 @@ class GateController:
                 return
 
     def handle(self, credential: Credential) -> Decision:
-        """Decide, record, then actuate — in that order — and tell the listeners. Runs on the decision thread."""
+        """Decide, record, then actuate — in that order — and tell the listeners. Runs on the decision thread
+        (and for ``manual_open`` on the caller's: one decision at a time either way)."""
+        with self._handle_lock:
+            return self._handle(credential)
+
+    def _handle(self, credential: Credential) -> Decision:
+        if isinstance(credential, QrCredential) and credential.plate is None:
+            plate = self.recent_plate()
+            if plate is not None:  # decide() checks a vehicle permit against the car it is shown in
+                credential = dataclasses.replace(credential, plate=plate)
         self._view.refresh()
         decision = decide(credential, self._view, self._clock())
         flags = () if self.sync.online else (FLAG_OFFLINE,)
@@ -272,11 +406,12 @@ class GateController:
         self.decisions += 1
         # logged after the relay moved, with the event id: the crash test holds the store to every id logged
         log.info(
-            "event %s %s %s %s people=%d %s",
+            "event %s %s %s %s %s people=%d %s",
             event.id,
             event.direction.value,
             event.reason.value,
             event.permit_id,
+            event.plate or "",
             event.people,
             decision.detail,
         )

@@ -6,13 +6,14 @@ hypothesis drive every path, and lets the store write the decision before the re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from gate.credentials import CardCredential, Credential, PlateCredential, QrCredential
+from gate.credentials import CardCredential, Credential, ManualCredential, PlateCredential, QrCredential
 from protocol import (
     CardRole,
     CredentialKind,
@@ -25,10 +26,23 @@ from protocol import (
     normalize_uid,
     verify_token,
 )
+from protocol.plates import normalize_plate
 
 # Kazakhstan has been on UTC+5 everywhere since 2024-03-01; used when the tz database lacks the park's zone
 FALLBACK_TZ = timezone(timedelta(hours=5), "UTC+05")
 FLAG_UNLISTED = "unlisted"
+# People counted for a car admitted by its plate alone. The sync feed carries a permit's validity and plate
+# but not its party, so a plate-only admission counts the driver; the permit's QR, shown at a pedestrian
+# lane or the vehicle lane, counts the whole party. Vehicle passes are passes of one vehicle and its driver.
+PLATE_PEOPLE = 1
+# When several listed permits or a pass fit a plate and none admits, the refusal people most need to hear
+_PLATE_REFUSAL_ORDER = (
+    Reason.CAPACITY_FULL,
+    Reason.ALREADY_INSIDE,
+    Reason.REVOKED,
+    Reason.NOT_YET_VALID,
+    Reason.EXPIRED,
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,28 @@ class ListedCard:
 
     holder: str
     role: CardRole
+    valid_from: int
+    valid_until: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class ListedPlatePermit:
+    """A synced permit that carries a plate: what a vehicle lane knows of it without seeing its QR."""
+
+    id: bytes
+    valid_from: int
+    valid_until: int
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class ListedVehiclePass:
+    """A vehicle pass as synced; ``active`` false: deactivated or withdrawn from this park."""
+
+    plate: str
+    holder: str
+    vehicle_class: str
     valid_from: int
     valid_until: int
     active: bool
@@ -96,6 +132,18 @@ class LocalState(Protocol):
         """(people inside, entries on ``day``) as far as the gate knows."""
         ...
 
+    def plate_permits(self, plate: str) -> Sequence[ListedPlatePermit]:
+        """Every synced permit of this normalised plate, revoked and expired ones included."""
+        ...
+
+    def vehicle_pass(self, plate: str) -> ListedVehiclePass | None:
+        """The synced vehicle pass of this normalised plate, or None."""
+        ...
+
+    def plate_usage(self, plate: str, day: date) -> Usage:
+        """Anti-passback of a vehicle pass, by its plate."""
+        ...
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -113,17 +161,24 @@ class Decision:
     detail: str = ""  # English, for logs; people read catalogue texts keyed by ``reason``
     card_uid: str | None = None  # normalised uid of a presented card
     card_role: CardRole | None = None  # the listed card holder's role
+    plate: str | None = None  # the plate read at a vehicle lane, or the permit's car
+    plate_permit_id: bytes | None = None  # the listed permit a plate alone was decided on (no QR seen)
+    vehicle_class: str | None = None  # the vehicle pass's class, when a pass decided
+    pass_plate: str | None = None  # the plate whose vehicle pass admitted (its anti-passback is updated)
+    note: str | None = None  # a ranger's reason for a manual open
 
     @property
     def permit_id(self) -> bytes | None:
-        return None if self.permit is None else self.permit.id
+        return self.plate_permit_id if self.permit is None else self.permit.id
 
     @property
     def category(self) -> str | None:
-        """The permit's category, or the card holder's role (events and visitor counts by category)."""
+        """The permit's category, the card holder's role, or the vehicle pass's class (counts by category)."""
         if self.permit is not None:
             return self.permit.category
-        return None if self.card_role is None else self.card_role.value
+        if self.card_role is not None:
+            return self.card_role.value
+        return self.vehicle_class
 
 
 @lru_cache(maxsize=16)
@@ -153,7 +208,21 @@ def decide(credential: Credential, state: LocalState, now: float) -> Decision:
     if isinstance(credential, CardCredential):
         return _decide_card(credential, state, now, day)
     if isinstance(credential, PlateCredential):
-        return refuse(Reason.UNKNOWN_PLATE, f"plate {credential.plate!r} has no permit")
+        return _decide_plate(credential, state, now, day)
+    if isinstance(credential, ManualCredential):
+        # the ranger decided; the gate records who, why and how many, and opens
+        return Decision(
+            Reason.MANUAL,
+            True,
+            policy.direction,
+            credential.kind,
+            now,
+            day,
+            people=credential.people,
+            detail=f"manual open: {credential.reason}",
+            plate=credential.plate,
+            note=credential.reason,
+        )
     assert isinstance(credential, QrCredential)
 
     try:
@@ -161,36 +230,46 @@ def decide(credential: Credential, state: LocalState, now: float) -> Decision:
     except TokenError as err:
         return refuse(err.reason, str(err))
     permit = verified.permit
+    plate = credential.plate or permit.plate
     if permit.park != policy.park:
         return refuse(Reason.WRONG_PARK, f"permit is for park {permit.park!r}", permit)
     listed = state.listed(permit.id)
 
     def grant(detail: str) -> Decision:
         reason, flags = (Reason.GRANTED, ()) if listed is not None else (Reason.GRANTED_UNLISTED, (FLAG_UNLISTED,))
-        return Decision(reason, True, policy.direction, credential.kind, now, day, permit, permit.people, flags, detail)
+        return Decision(
+            reason, True, policy.direction, credential.kind, now, day, permit, permit.people, flags, detail, plate=plate
+        )
+
+    def refuse_permit(reason: Reason, detail: str) -> Decision:
+        return Decision(reason, False, policy.direction, credential.kind, now, day, permit, detail=detail, plate=plate)
 
     if policy.direction is Direction.EXIT:
         # never trap a visitor inside: any genuine permit of this park lets its holder out
         return grant(f"exit of {permit.people}")
+    read = None if credential.plate is None else normalize_plate(credential.plate)
+    if read and permit.plate is not None and normalize_plate(permit.plate) != read:
+        # a vehicle permit shown in another car; a permit without a plate (a passenger's) is not checked
+        return refuse_permit(Reason.PLATE_MISMATCH, f"permit is for {permit.plate}, the car is {read}")
 
     skew = policy.clock_skew_s
     if now < permit.valid_from - skew:
-        return refuse(Reason.NOT_YET_VALID, f"valid from {permit.valid_from}", permit)
+        return refuse_permit(Reason.NOT_YET_VALID, f"valid from {permit.valid_from}")
     if now > permit.valid_until + skew:
-        return refuse(Reason.EXPIRED, f"valid until {permit.valid_until}", permit)
+        return refuse_permit(Reason.EXPIRED, f"valid until {permit.valid_until}")
     if listed is not None and listed.revoked:
-        return refuse(Reason.REVOKED, "permit revoked", permit)
+        return refuse_permit(Reason.REVOKED, "permit revoked")
     usage = state.usage(permit.id, day)
     if usage.inside and usage.last_entry_at is not None and now - usage.last_entry_at < policy.passback_timeout_s:
-        return refuse(Reason.ALREADY_INSIDE, f"entered at {usage.last_entry_at} and has not left", permit)
+        return refuse_permit(Reason.ALREADY_INSIDE, f"entered at {usage.last_entry_at} and has not left")
     if permit.entries_per_day > 0 and usage.entries_today >= permit.entries_per_day:
-        return refuse(Reason.ENTRIES_USED, f"{usage.entries_today} of {permit.entries_per_day} entries used", permit)
+        return refuse_permit(Reason.ENTRIES_USED, f"{usage.entries_today} of {permit.entries_per_day} entries used")
     if park is not None and (park.capacity or park.daily_quota):
         inside, entries_today = state.occupancy(day)
         if park.capacity and inside + permit.people > park.capacity:
-            return refuse(Reason.CAPACITY_FULL, f"{inside} inside, capacity {park.capacity}", permit)
+            return refuse_permit(Reason.CAPACITY_FULL, f"{inside} inside, capacity {park.capacity}")
         if park.daily_quota and entries_today + permit.people > park.daily_quota:
-            return refuse(Reason.CAPACITY_FULL, f"{entries_today} entered today, quota {park.daily_quota}", permit)
+            return refuse_permit(Reason.CAPACITY_FULL, f"{entries_today} entered today, quota {park.daily_quota}")
     return grant(f"entry of {permit.people}")
 
 
@@ -250,3 +329,111 @@ def _decide_card(credential: CardCredential, state: LocalState, now: float, day:
         if park.daily_quota and entries_today + people > park.daily_quota:
             return decision(Reason.CAPACITY_FULL, f"{entries_today} entered today, quota {park.daily_quota}", card)
     return decision(Reason.GRANTED, f"entry of {card.role.value} card {uid}", card, people)
+
+
+def _decide_plate(credential: PlateCredential, state: LocalState, now: float, day: date) -> Decision:
+    """A plate at a vehicle lane: a valid listed permit of that plate, else an active vehicle pass, admits.
+
+    A permit is held to the same rules as its QR (validity with skew, revocation, anti-passback, capacity)
+    except entries per day, which the gate learns only from the token. An unknown plate is ``unknown_plate``:
+    the barrier stays closed and the ranger decides (``GateController.manual_open``).
+    """
+    policy = state.policy
+    plate = normalize_plate(credential.plate)
+    skew = policy.clock_skew_s
+
+    def decision(
+        reason: Reason,
+        detail: str,
+        permit_id: bytes | None = None,
+        vehicle_pass: ListedVehiclePass | None = None,
+    ) -> Decision:
+        return Decision(
+            reason,
+            reason.admits,
+            policy.direction,
+            credential.kind,
+            now,
+            day,
+            people=PLATE_PEOPLE if reason.admits else 0,
+            detail=detail,
+            plate=plate or credential.plate,
+            plate_permit_id=permit_id,
+            vehicle_class=None if vehicle_pass is None else vehicle_pass.vehicle_class,
+            pass_plate=plate if vehicle_pass is not None and reason.admits else None,
+        )
+
+    if not plate:
+        return decision(Reason.UNKNOWN_PLATE, f"{credential.plate!r} is not a plate")
+    permits = sorted(state.plate_permits(plate), key=lambda p: (p.valid_from, p.id))
+    vehicle_pass = state.vehicle_pass(plate)
+    if policy.direction is Direction.EXIT:
+        # never trap anyone inside: a car the park ever listed drives out; prefer the permit it came in on
+        inside = [p for p in permits if state.usage(p.id, day).inside]
+        if inside or permits:
+            return decision(Reason.GRANTED, f"exit of {plate}", permit_id=(inside or permits)[0].id)
+        if vehicle_pass is not None:
+            return decision(Reason.GRANTED, f"exit of {plate} by its pass", vehicle_pass=vehicle_pass)
+        return decision(Reason.UNKNOWN_PLATE, f"plate {plate} has no permit or pass")
+
+    park = state.park
+
+    def room() -> str | None:
+        if park is None or not (park.capacity or park.daily_quota):
+            return None
+        inside_now, entries_today = state.occupancy(day)
+        if park.capacity and inside_now + PLATE_PEOPLE > park.capacity:
+            return f"{inside_now} inside, capacity {park.capacity}"
+        if park.daily_quota and entries_today + PLATE_PEOPLE > park.daily_quota:
+            return f"{entries_today} entered today, quota {park.daily_quota}"
+        return None
+
+    refusals: list[Decision] = []
+    for permit in permits:
+        if permit.revoked:
+            refusals.append(decision(Reason.REVOKED, f"permit of {plate} revoked", permit.id))
+        elif now < permit.valid_from - skew:
+            refusals.append(
+                decision(Reason.NOT_YET_VALID, f"permit of {plate} valid from {permit.valid_from}", permit.id)
+            )
+        elif now > permit.valid_until + skew:
+            refusals.append(decision(Reason.EXPIRED, f"permit of {plate} valid until {permit.valid_until}", permit.id))
+        else:
+            usage = state.usage(permit.id, day)
+            if (
+                usage.inside
+                and usage.last_entry_at is not None
+                and now - usage.last_entry_at < policy.passback_timeout_s
+            ):
+                refusals.append(decision(Reason.ALREADY_INSIDE, f"{plate} entered at {usage.last_entry_at}", permit.id))
+                continue
+            full = room()
+            if full is not None:
+                return decision(Reason.CAPACITY_FULL, full, permit.id)
+            return decision(Reason.GRANTED, f"entry of {plate} by its permit", permit.id)
+    if vehicle_pass is not None:
+        if not vehicle_pass.active:
+            refusals.append(decision(Reason.REVOKED, f"pass of {plate} deactivated", vehicle_pass=vehicle_pass))
+        elif now < vehicle_pass.valid_from - skew:
+            detail = f"pass of {plate} valid from {vehicle_pass.valid_from}"
+            refusals.append(decision(Reason.NOT_YET_VALID, detail, vehicle_pass=vehicle_pass))
+        elif now > vehicle_pass.valid_until + skew:
+            detail = f"pass of {plate} valid until {vehicle_pass.valid_until}"
+            refusals.append(decision(Reason.EXPIRED, detail, vehicle_pass=vehicle_pass))
+        else:
+            usage = state.plate_usage(plate, day)
+            if (
+                usage.inside
+                and usage.last_entry_at is not None
+                and now - usage.last_entry_at < policy.passback_timeout_s
+            ):
+                detail = f"{plate} entered at {usage.last_entry_at} by its pass"
+                refusals.append(decision(Reason.ALREADY_INSIDE, detail, vehicle_pass=vehicle_pass))
+            else:
+                full = room()
+                if full is not None:
+                    return decision(Reason.CAPACITY_FULL, full, vehicle_pass=vehicle_pass)
+                return decision(Reason.GRANTED, f"entry of {plate} by its pass", vehicle_pass=vehicle_pass)
+    if refusals:
+        return min(refusals, key=lambda d: _PLATE_REFUSAL_ORDER.index(d.reason))
+    return decision(Reason.UNKNOWN_PLATE, f"plate {plate} has no permit or pass")

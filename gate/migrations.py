@@ -101,4 +101,34 @@ def m002_cards(db: Database) -> None:
     db.execute("ALTER TABLE events ADD COLUMN card_uid TEXT")
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_cards]
+def m003_vehicles(db: Database) -> None:
+    # a vehicle permit's normalised plate (protocol.plates), so a vehicle lane admits the car by its plate;
+    # the partial index leaves the many pedestrian permits (plate NULL) out of it, so a full sync stays fast
+    db.execute("ALTER TABLE permits ADD COLUMN plate TEXT")
+    db.execute("CREATE INDEX permits_plate ON permits (plate) WHERE plate IS NOT NULL")
+    # vehicle passes of the gate's park as synced; an inactive row is a pass deactivated or withdrawn
+    db.execute(
+        """CREATE TABLE vehicle_passes (
+            plate TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            vehicle_class TEXT NOT NULL,
+            valid_from INTEGER NOT NULL,
+            valid_until INTEGER NOT NULL,
+            active INTEGER NOT NULL
+        ) WITHOUT ROWID"""
+    )
+    # anti-passback for vehicle passes, as ``usage`` is for permits and ``card_usage`` for cards
+    db.execute(
+        """CREATE TABLE plate_usage (
+            plate TEXT PRIMARY KEY,
+            inside INTEGER NOT NULL DEFAULT 0,
+            last_entry_at INTEGER,
+            last_exit_at INTEGER,
+            day TEXT,
+            entries_today INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID"""
+    )
+    db.execute("ALTER TABLE events ADD COLUMN plate TEXT")
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_cards, m003_vehicles]

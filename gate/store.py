@@ -23,10 +23,20 @@ import numpy as np
 from pydantic import ValidationError
 from sqlite_utils import Database
 
-from gate.decision import Decision, ListedCard, ListedPermit, Policy, Usage, local_day
+from gate.decision import (
+    Decision,
+    ListedCard,
+    ListedPermit,
+    ListedPlatePermit,
+    ListedVehiclePass,
+    Policy,
+    Usage,
+    local_day,
+)
 from gate.errors import StoreError
 from gate.migrations import MIGRATIONS
 from protocol import CardRole, Direction, GateEvent, Keyring, KeyringError, ParkSettings, SyncPage, normalize_uid
+from protocol.plates import normalize_plate
 
 BUSY_TIMEOUT_MS = 10_000
 SYNC_CHUNK_ROWS = 5_000  # permits per write transaction while applying a sync page
@@ -35,7 +45,7 @@ _PERMIT_ID_CHARS = 16
 _PERMIT_ID_BYTES = 10
 
 # a page carries every column of a changed permit, so replacing the row is an upsert (and cheaper than ON CONFLICT)
-_UPSERT_PERMIT = "INSERT OR REPLACE INTO permits (id, valid_from, valid_until, revoked) VALUES (?, ?, ?, ?)"
+_UPSERT_PERMIT = "INSERT OR REPLACE INTO permits (id, valid_from, valid_until, revoked, plate) VALUES (?, ?, ?, ?, ?)"
 _ENTRY_USAGE = (
     "INSERT INTO usage (permit_id, inside, last_entry_at, day, entries_today) VALUES (?, 1, ?, ?, 1) "
     "ON CONFLICT (permit_id) DO UPDATE SET inside = 1, last_entry_at = excluded.last_entry_at, "
@@ -57,12 +67,25 @@ _CARD_EXIT_USAGE = (
     "INSERT INTO card_usage (uid, inside, last_exit_at) VALUES (?, 0, ?) "
     "ON CONFLICT (uid) DO UPDATE SET inside = 0, last_exit_at = excluded.last_exit_at"
 )
+_UPSERT_PASS = (
+    "INSERT OR REPLACE INTO vehicle_passes (plate, holder, vehicle_class, valid_from, valid_until, active) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_PASS_ENTRY_USAGE = (
+    "INSERT INTO plate_usage (plate, inside, last_entry_at, day, entries_today) VALUES (?, 1, ?, ?, 1) "
+    "ON CONFLICT (plate) DO UPDATE SET inside = 1, last_entry_at = excluded.last_entry_at, "
+    "entries_today = CASE WHEN day = excluded.day THEN entries_today + 1 ELSE 1 END, day = excluded.day"
+)
+_PASS_EXIT_USAGE = (
+    "INSERT INTO plate_usage (plate, inside, last_exit_at) VALUES (?, 0, ?) "
+    "ON CONFLICT (plate) DO UPDATE SET inside = 0, last_exit_at = excluded.last_exit_at"
+)
 _INSERT_EVENT = (
     "INSERT INTO events (id, occurred_at, direction, credential, reason, granted, people, permit_id, category, "
-    "flags, note, day, card_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "flags, note, day, card_uid, plate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _EVENT_COLUMNS = (
-    "id, occurred_at, direction, credential, reason, granted, people, permit_id, category, flags, note, card_uid"
+    "id, occurred_at, direction, credential, reason, granted, people, permit_id, category, flags, note, card_uid, plate"
 )
 
 
@@ -119,7 +142,14 @@ def _event_from_row(row: Sequence[Any]) -> GateEvent:
         flags=json.loads(row[9]),
         note=row[10],
         card_uid=row[11],
+        plate=row[12],
     )
+
+
+def _check_plate(plate: str | None) -> None:
+    """A synced plate must be in protocol.plates.normalize_plate form, or lookups by the read plate miss it."""
+    if plate is not None and (not plate or normalize_plate(plate) != plate):
+        raise StoreError(f"sync page has a plate not in normalised form: {plate!r}")
 
 
 class GateStore:
@@ -233,6 +263,13 @@ class GateStore:
                         conn.execute(_CARD_ENTRY_USAGE, (decision.card_uid, int(decision.at), decision.day.isoformat()))
                     else:
                         conn.execute(_CARD_EXIT_USAGE, (decision.card_uid, int(decision.at)))
+                if decision.granted and decision.pass_plate is not None:
+                    if decision.direction is Direction.ENTRY:
+                        conn.execute(
+                            _PASS_ENTRY_USAGE, (decision.pass_plate, int(decision.at), decision.day.isoformat())
+                        )
+                    else:
+                        conn.execute(_PASS_EXIT_USAGE, (decision.pass_plate, int(decision.at)))
                 cursor = conn.execute(
                     _INSERT_EVENT,
                     (
@@ -249,6 +286,7 @@ class GateStore:
                         event.note,
                         decision.day.isoformat(),
                         event.card_uid,
+                        event.plate,
                     ),
                 )
                 seq = cursor.lastrowid
@@ -292,6 +330,41 @@ class GateStore:
         with self._lock:
             row = self.conn.execute(
                 "SELECT inside, last_entry_at, day, entries_today FROM card_usage WHERE uid = ?", (uid,)
+            ).fetchone()
+        if row is None:
+            return Usage()
+        return Usage(bool(row[0]), row[1], row[3] if row[2] == day.isoformat() else 0)
+
+    def plate_permits(self, plate: str) -> list[ListedPlatePermit]:
+        """Every listed permit of a normalised plate (revoked and out-of-date ones too); the plate index."""
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT id, valid_from, valid_until, revoked FROM permits WHERE plate = ?", (plate,)
+            ).fetchall()
+        return [ListedPlatePermit(row[0], row[1], row[2], bool(row[3])) for row in rows]
+
+    def permits_for_plate(self, plate: str, now: float, skew_s: int = 0) -> list[ListedPlatePermit]:
+        """The listed permits of a normalised plate that are valid at ``now`` (± ``skew_s``) and not revoked."""
+        return [
+            p
+            for p in self.plate_permits(plate)
+            if not p.revoked and p.valid_from - skew_s <= now <= p.valid_until + skew_s
+        ]
+
+    def vehicle_pass(self, plate: str) -> ListedVehiclePass | None:
+        """The synced vehicle pass of a normalised plate, or None."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT plate, holder, vehicle_class, valid_from, valid_until, active FROM vehicle_passes "
+                "WHERE plate = ?",
+                (plate,),
+            ).fetchone()
+        return None if row is None else ListedVehiclePass(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+
+    def plate_usage(self, plate: str, day: date) -> Usage:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT inside, last_entry_at, day, entries_today FROM plate_usage WHERE plate = ?", (plate,)
             ).fetchone()
         if row is None:
             return Usage()
@@ -358,6 +431,24 @@ class GateStore:
                 raise StoreError(f"sync page has a bad card uid: {err}") from err
             if canonical != uid:
                 raise StoreError(f"sync page has a card uid not in canonical form: {uid!r}")
+        plates = columns.plate if columns.plate is not None else [None] * len(columns)
+        for plate in plates:
+            _check_plate(plate)
+        passes = page.vehicle_passes
+        for plate in passes.plate:
+            _check_plate(plate)
+        pass_rows = [
+            (plate, holder, vehicle_class, valid_from, valid_until, int(active))
+            for plate, holder, vehicle_class, valid_from, valid_until, active in zip(
+                passes.plate,
+                passes.holder,
+                passes.vehicle_class,
+                passes.valid_from,
+                passes.valid_until,
+                passes.active,
+                strict=True,
+            )
+        ]
         card_rows = [
             (uid, holder, role.value, valid_from, valid_until, int(active))
             for uid, holder, role, valid_from, valid_until, active in zip(
@@ -366,7 +457,8 @@ class GateStore:
         ]
         # in key order the b-tree is walked once from left to right instead of at random
         rows = sorted(
-            zip(ids, columns.valid_from, columns.valid_until, columns.revoked, strict=True), key=itemgetter(0)
+            zip(ids, columns.valid_from, columns.valid_until, columns.revoked, plates, strict=True),
+            key=itemgetter(0),
         )
         try:
             # A decision waits for the write lock before its event commits; short chunks keep that wait to
@@ -379,6 +471,7 @@ class GateStore:
             with self.transaction() as conn:
                 conn.executemany(_UPSERT_PERMIT, chunks[-1])
                 conn.executemany(_UPSERT_CARD, card_rows)  # a park has hundreds of cards, not millions
+                conn.executemany(_UPSERT_PASS, pass_rows)  # and passes by the thousand at most
                 if keyring is not None:
                     conn.execute("DELETE FROM keys")
                     trusted = keyring.keys()
@@ -461,6 +554,9 @@ class GateStore:
             ).fetchone()
             keys = self.conn.execute("SELECT count(*) FROM keys").fetchone()[0]
             cards, cards_active = self.conn.execute("SELECT count(*), coalesce(sum(active), 0) FROM cards").fetchone()
+            passes, passes_active = self.conn.execute(
+                "SELECT count(*), coalesce(sum(active), 0) FROM vehicle_passes"
+            ).fetchone()
         state = self.sync_state()
         park = self.park()
         return {
@@ -470,6 +566,8 @@ class GateStore:
             "keys": keys,
             "cards": cards,
             "cards_active": cards_active,
+            "vehicle_passes": passes,
+            "vehicle_passes_active": passes_active,
             "park": park.slug if park else None,
             "events": events,
             "outbox": pending,
@@ -525,3 +623,12 @@ class StoreView:
         if self._park is None:
             return 0, 0
         return self._store.local_counts(self._park, day)
+
+    def plate_permits(self, plate: str) -> list[ListedPlatePermit]:
+        return self._store.plate_permits(plate)
+
+    def vehicle_pass(self, plate: str) -> ListedVehiclePass | None:
+        return self._store.vehicle_pass(plate)
+
+    def plate_usage(self, plate: str, day: date) -> Usage:
+        return self._store.plate_usage(plate, day)

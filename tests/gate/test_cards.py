@@ -51,7 +51,7 @@ def test_a_page_with_a_uid_not_in_canonical_form_changes_nothing(store: GateStor
 
 def test_the_card_tables_come_by_migration(tmp_path: Path) -> None:
     with GateStore(tmp_path / "g.db") as store:
-        assert store.applied_migrations() == ["m001_initial", "m002_cards"]
+        assert store.applied_migrations()[:2] == ["m001_initial", "m002_cards"]
         assert store.migrate() == []
 
 

@@ -14,6 +14,7 @@ from protocol import (
     PermitColumns,
     SigningKey,
     SyncPage,
+    VehiclePassColumns,
     encode_token,
     new_permit_id,
 )
@@ -43,7 +44,9 @@ def sync_page(
     keys: list[SigningKey] | None = None,
     park: ParkSettings | None = None,
     complete: bool = True,
+    plates: bool = False,
 ) -> SyncPage:
+    """A page of (permit, revoked) changes; ``plates`` sends the permits' plates column as the server does."""
     permits = permits or []
     return SyncPage(
         cursor=cursor,
@@ -55,6 +58,23 @@ def sync_page(
             valid_from=[p.valid_from for p, _ in permits],
             valid_until=[p.valid_until for p, _ in permits],
             revoked=[revoked for _, revoked in permits],
+            plate=[p.plate for p, _ in permits] if plates else None,
+        ),
+    )
+
+
+def pass_page(cursor: str, passes: list[tuple[str, str, bool]], valid: tuple[int, int] = (0, 2**40)) -> SyncPage:
+    """A page of (plate, vehicle class, active) vehicle passes, all valid in ``valid``."""
+    return SyncPage(
+        cursor=cursor,
+        complete=True,
+        vehicle_passes=VehiclePassColumns(
+            plate=[plate for plate, _, _ in passes],
+            holder=[f"holder of {plate}" for plate, _, _ in passes],
+            vehicle_class=[vehicle_class for _, vehicle_class, _ in passes],
+            valid_from=[valid[0]] * len(passes),
+            valid_until=[valid[1]] * len(passes),
+            active=[active for _, _, active in passes],
         ),
     )
 
