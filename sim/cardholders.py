@@ -172,6 +172,8 @@ def plan_cardholders(
         if kind == "after_replug":
             gate = fault.gate
             arrive = fault.replug_s + 1.5
+        elif kind == "resident_twice":
+            gate, arrive = _clear_of_fault(rng, entry_gates, fault, timing)
         else:
             gate = entry_gates[int(rng.integers(0, len(entry_gates)))]
             arrive = float(rng.uniform(0.02 * d, late))
@@ -196,7 +198,13 @@ def plan_cardholders(
             steps = [
                 Step(holder, gate, GRANTED, arrive, reader=entry_reader),
                 Step(
-                    holder, gate, frozenset({Reason.ALREADY_INSIDE.value}), arrive + again, again, reader=entry_reader
+                    holder,
+                    gate,
+                    frozenset({Reason.ALREADY_INSIDE.value}),
+                    arrive + again,
+                    again,
+                    reader=entry_reader,
+                    same_turn=True,
                 ),
                 Step(holder, exit_gate, GRANTED, max(exit_at, arrive + again + 2.0), 1.0, reader=exit_reader),
             ]
@@ -209,6 +217,23 @@ def plan_cardholders(
         holders.append(holder)
     holders.sort(key=lambda h: h.steps[0].at)
     return holders
+
+
+def _clear_of_fault(
+    rng: np.random.Generator, entry_gates: list[str], fault: ReaderFault, timing: Timing
+) -> tuple[str, float]:
+    """Gate and arrival time for someone who taps twice, clear of the reader that will be pulled out.
+
+    The second tap must come within the passback timeout; waiting for an unplugged reader could outlast it.
+    """
+    d = timing.duration_s
+    others = [gate for gate in entry_gates if gate != fault.gate]
+    if others:
+        return others[int(rng.integers(0, len(others)))], float(rng.uniform(0.02 * d, d * 0.72))
+    before = (0.02 * d, max(0.02 * d, fault.unplug_s - timing.passback_s - 2.0))
+    after = (fault.replug_s + 3.0, max(fault.replug_s + 3.0, d * 0.72))
+    low, high = before if rng.random() < 0.5 and before[1] > before[0] else after
+    return entry_gates[0], float(rng.uniform(low, high))
 
 
 SimModule = SimEm4100Module | SimPn532Module | SimAsciiReader | SimOsdpReader

@@ -62,6 +62,7 @@ class Step:
     answered_at: float | None = None  # monotonic
     tries: int = 0
     reader: str = ""  # card steps: the gate's reader the card is tapped on (see sim.cardholders)
+    same_turn: bool = False  # right after the previous step, at the same lane, before anybody else
 
     @property
     def ok(self) -> bool:
@@ -195,7 +196,7 @@ def plan_visitors(
             again = timing.debounce_s + 1.5
             steps = [
                 Step(visitor, gate, granted, arrive),
-                Step(visitor, gate, frozenset({Reason.ALREADY_INSIDE.value}), arrive + again, again),
+                Step(visitor, gate, frozenset({Reason.ALREADY_INSIDE.value}), arrive + again, again, same_turn=True),
                 Step(visitor, exit_gate, exit_ok, max(exit_at, arrive + again + 2.0), 1.0),
             ]
         else:
