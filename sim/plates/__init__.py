@@ -11,8 +11,8 @@ from __future__ import annotations
 from sim.plates.conditions import CONDITIONS, Condition, sample_condition
 from sim.plates.dataset import DEFAULT_MIX, PlateSample, plate_dataset, write_dataset
 from sim.plates.formats import COUNTRIES, FORMATS, PlateFormat, formats_of, plate_format, random_plate
-from sim.plates.plate import draw_plate
-from sim.plates.scene import HEIGHT, WIDTH, OtherPlate, PlateTruth, render_car_frame
+from sim.plates.plate import draw_plate, plate_size_mm, text_zones
+from sim.plates.scene import HEIGHT, WIDTH, OtherPlate, PlateTruth, render_car_frame, text_zone_quads
 
 __all__ = [
     "CONDITIONS",
@@ -30,8 +30,11 @@ __all__ = [
     "formats_of",
     "plate_dataset",
     "plate_format",
+    "plate_size_mm",
     "random_plate",
     "render_car_frame",
     "sample_condition",
+    "text_zone_quads",
+    "text_zones",
     "write_dataset",
 ]

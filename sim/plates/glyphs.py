@@ -98,10 +98,11 @@ def draw_row(
     height: int,
     color: tuple[int, int, int],
     heights: tuple[int, ...] | None = None,
-) -> None:
+) -> tuple[int, int, int, int]:
     """Draw ``groups`` (e.g. "123", "ABC") centred in ``box`` (x0, y0, x1, y1), bottoms aligned, a gap between groups.
 
-    ``heights`` gives each group its own glyph height (Russian letters are smaller than digits).
+    ``heights`` gives each group its own glyph height (Russian letters are smaller than digits). Returns
+    the box the characters' cells take (x0, y0, x1, y1).
     """
     x0, y0, x1, y1 = box
     sizes = heights or tuple(height for _ in groups)
@@ -113,8 +114,9 @@ def draw_row(
         advances = [max(1, int(a * shrink)) for a in advances]
         gap = int(gap * shrink)
         total = sum(len(g) * a for g, a in zip(groups, advances, strict=True)) + gap * (len(groups) - 1)
-    x = x0 + (x1 - x0 - total) // 2
+    x = start = x0 + (x1 - x0 - total) // 2
     bottom = y0 + (y1 - y0 + height) // 2
     for group, h, advance in zip(groups, sizes, advances, strict=True):
         draw_group(canvas, group, x, bottom - h, h, advance, color)
         x += len(group) * advance + gap
+    return start, bottom - max(sizes), start + total, bottom

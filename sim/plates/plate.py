@@ -59,6 +59,42 @@ ONE_ROW_MM = (520, 112)
 TWO_ROW_MM = (280, 200)
 # formats whose one-line text ends in a region code printed in its own box
 _REGION_LAST = frozenset({"kz_2012", "kz_org", "kz_foreign", "ru", "uz"})
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in millimetres on the plate's face
+# where the characters go on each layout (the flag band, "RUS", "KG" and "UZ" are not characters)
+_KZ_MAIN: Box = (62, 10, 426, 102)
+_KZ_REGION: Box = (438, 10, 514, 102)
+_KZ_WIDE: Box = (62, 10, 512, 102)
+_RU_MAIN: Box = (12, 10, 400, 104)
+_RU_REGION: Box = (408, 6, 514, 68)
+_KG_REGION: Box = (8, 6, 108, 64)
+_KG_MAIN: Box = (118, 10, 512, 102)
+_UZ_REGION: Box = (8, 10, 100, 102)
+_UZ_MAIN: Box = (110, 10, 446, 102)
+_TOP: Box = (64, 10, 272, 98)
+_BOTTOM_BODY: Box = (10, 106, 196, 194)
+_BOTTOM_REGION: Box = (204, 106, 274, 194)
+_BOTTOM: Box = (10, 106, 270, 194)
+
+
+def _bottom_split(text: str, fmt: PlateFormat) -> tuple[str, str] | None:
+    """The bottom row's characters and its region code when the region gets a box there."""
+    _, bottom = two_row_layout(PlateMatch(text, fmt.country, fmt.id, 0))
+    found = re.search(r"\d+$", bottom) if fmt.id in _REGION_LAST else None
+    if found is None or found.start() == 0:
+        return None
+    return bottom[: found.start()], found.group(0)
+
+
+def text_zones(text: str, fmt: PlateFormat, rows: int | None = None) -> tuple[tuple[str, Box], ...]:
+    """The plate's characters by zone: (characters, the box their cells take in millimetres), in reading order.
+
+    One-row plates read left to right; two-row plates read the top row, then the bottom row left to right
+    (``protocol.plates.match_two_rows`` reorders them into the one-line form). The flag band and the
+    "RUS", "KG", "UZ" codes are not characters of the plate and are not in any zone.
+    """
+    zones: list[tuple[str, Box]] = []
+    _layout(text, fmt, rows, zones)
+    return tuple(zones)
 
 
 def plate_size_mm(rows: int) -> tuple[int, int]:
@@ -94,68 +130,76 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(m.group(0) for m in re.finditer(r"[A-Z]+|\d+", text))
 
 
-def _one_row(canvas: np.ndarray, text: str, fmt: PlateFormat) -> None:
+def _one_row(canvas: np.ndarray, text: str, fmt: PlateFormat, zones: list[tuple[str, Box]]) -> None:
     ink = fmt.ink
+
+    def chars(groups: tuple[str, ...], box: Box, height: int, heights: tuple[int, ...] | None = None) -> None:
+        zones.append(("".join(groups), draw_row(canvas, groups, box, height, ink, heights)))
+
     if fmt.id in ("kz_2012", "kz_org", "kz_foreign"):
         body, region = text[:-2], text[-2:]
         _band(canvas, fmt, 10, 54)
-        draw_row(canvas, _split(body), (62, 10, 426, 102), 78, ink)
+        chars(_split(body), _KZ_MAIN, 78)
         _divider(canvas, 432, ink)
-        draw_row(canvas, (region,), (438, 10, 514, 102), 62, ink)
+        chars((region,), _KZ_REGION, 62)
     elif fmt.id == "kz_1993":
         _band(canvas, fmt, 10, 54)
-        draw_row(canvas, _split(text), (62, 10, 512, 102), 78, ink)
+        chars(_split(text), _KZ_WIDE, 78)
     elif fmt.id == "kz_diplomatic":
         _band(canvas, fmt, 10, 54)
-        draw_row(canvas, (text[:3], text[3], text[4:]), (62, 10, 512, 102), 78, ink)
+        chars((text[:3], text[3], text[4:]), _KZ_WIDE, 78)
     elif fmt.id == "ru":
         match = re.fullmatch(r"([A-Z])(\d{3})([A-Z]{2})(\d{2,3})", text)
         if match is None:  # the format's pattern already holds; this only narrows the type
             raise RenderError(f"{text!r} is not a Russian plate")
         first, digits, pair, region = match.groups()
-        draw_row(canvas, (first, digits, pair), (12, 10, 400, 104), 76, ink, heights=(58, 76, 58))
+        chars((first, digits, pair), _RU_MAIN, 76, heights=(58, 76, 58))
         _divider(canvas, 404, ink)
-        draw_row(canvas, (region,), (408, 6, 514, 68), 54 if len(region) == 2 else 48, ink)
+        chars((region,), _RU_REGION, 54 if len(region) == 2 else 48)
         draw_row(canvas, ("RUS",), (410, 74, 468, 96), 18, ink)
         _flag(canvas, "RU", (472, 76, 506, 94))
     elif fmt.country == "KG":
         region, rest = text[:2], text[2:]
-        draw_row(canvas, (region,), (8, 6, 108, 64), 52, ink)
+        chars((region,), _KG_REGION, 52)
         if fmt.id == "kg_foreign":  # yellow plates show KG without the flag
             draw_row(canvas, ("KG",), (8, 70, 108, 98), 24, ink)
         else:
             _flag(canvas, "KG", (14, 72, 46, 96))
             draw_row(canvas, ("KG",), (50, 72, 104, 98), 22, ink)
         _divider(canvas, 112, ink)
-        draw_row(canvas, _split(rest), (118, 10, 512, 102), 78, ink)
+        chars(_split(rest), _KG_MAIN, 78)
     elif fmt.country == "UZ":
         region, rest = text[:2], text[2:]
-        draw_row(canvas, (region,), (8, 10, 100, 102), 62, ink)
+        chars((region,), _UZ_REGION, 62)
         _divider(canvas, 104, ink)
-        draw_row(canvas, _split(rest), (110, 10, 446, 102), 76, ink)
+        chars(_split(rest), _UZ_MAIN, 76)
         _flag(canvas, "UZ", (456, 22, 508, 48))
         draw_row(canvas, ("UZ",), (452, 56, 512, 88), 26, ink)
     else:
         raise RenderError(f"no layout for plate format {fmt.id!r}")
 
 
-def _two_rows(canvas: np.ndarray, text: str, fmt: PlateFormat) -> None:
+def _two_rows(canvas: np.ndarray, text: str, fmt: PlateFormat, zones: list[tuple[str, Box]]) -> None:
     """Top row after the flag band; bottom row with the region box at its right when the format has one.
 
     The rows are ``protocol.plates.two_row_layout``'s, so ``match_two_rows`` reads them back.
     """
     ink = fmt.ink
+
+    def chars(groups: tuple[str, ...], box: Box, height: int) -> None:
+        zones.append(("".join(groups), draw_row(canvas, groups, box, height, ink)))
+
     top, bottom = two_row_layout(PlateMatch(text, fmt.country, fmt.id, 0))
     _band(canvas, fmt, 12, 58, 12, 94)
-    draw_row(canvas, _split(top), (64, 10, 272, 98), 80, ink)
-    region_match = re.search(r"\d+$", bottom) if fmt.id in _REGION_LAST else None
-    if region_match is not None and region_match.start() > 0:
-        body, region = bottom[: region_match.start()], region_match.group(0)
-        draw_row(canvas, _split(body), (10, 106, 196, 194), 80, ink)
+    chars(_split(top), _TOP, 80)
+    split = _bottom_split(text, fmt)
+    if split is not None:
+        body, region = split
+        chars(_split(body), _BOTTOM_BODY, 80)
         _divider(canvas, 200, ink, 103, 196)
-        draw_row(canvas, (region,), (204, 106, 274, 194), 54 if len(region) == 2 else 40, ink)
+        chars((region,), _BOTTOM_REGION, 54 if len(region) == 2 else 40)
     else:
-        draw_row(canvas, _split(bottom), (10, 106, 270, 194), 80, ink)
+        chars(_split(bottom), _BOTTOM, 80)
 
 
 def draw_plate(text: str, fmt: PlateFormat, rows: int | None = None) -> np.ndarray:
@@ -163,12 +207,16 @@ def draw_plate(text: str, fmt: PlateFormat, rows: int | None = None) -> np.ndarr
 
     ``rows`` (1 or 2) defaults to how the format is usually made.
     """
+    return _layout(text, fmt, rows, [])
+
+
+def _layout(text: str, fmt: PlateFormat, rows: int | None, zones: list[tuple[str, Box]]) -> np.ndarray:
     if not fmt.matches(text):
         raise RenderError(f"{text!r} is not a valid {fmt.id} plate (pattern {fmt.pattern})")
     rows = fmt.rows if rows is None else rows
     canvas = _blank(fmt, plate_size_mm(rows))
     if rows == 1:
-        _one_row(canvas, text, fmt)
+        _one_row(canvas, text, fmt, zones)
     else:
-        _two_rows(canvas, text, fmt)
+        _two_rows(canvas, text, fmt, zones)
     return canvas

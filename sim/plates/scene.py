@@ -20,7 +20,7 @@ from sim.plates.car import CarStyle, View, draw_car, outline_mm, sample_style
 from sim.plates.conditions import Condition, sample_condition
 from sim.plates.formats import FORMATS, PlateFormat, plate_format, random_plate
 from sim.plates.glyphs import draw_row
-from sim.plates.plate import draw_plate, plate_size_mm
+from sim.plates.plate import draw_plate, plate_size_mm, text_zones
 
 WIDTH, HEIGHT = 1280, 720
 Frame = np.ndarray  # HEIGHT × WIDTH × 3, uint8, BGR
@@ -404,3 +404,20 @@ def render_car_frame(
         raise RenderError("JPEG decoding failed")
     truth = PlateTruth(text, chosen.country, chosen.id, _as_quad(quad), cond, rows, tuple(others))
     return np.ascontiguousarray(decoded), truth
+
+
+def text_zone_quads(truth: PlateTruth) -> tuple[tuple[str, Quad], ...]:
+    """Each zone of characters on the truth's plate (main group, region box, rows) and its quad in the frame.
+
+    For tests and debugging of a reader: which characters stand where, without the flag band.
+    """
+    fmt = FORMATS[truth.format]
+    w, h = plate_size_mm(truth.rows)
+    to_frame = cv2.getPerspectiveTransform(
+        np.array([(0, 0), (w, 0), (w, h), (0, h)], dtype=np.float32), np.array(truth.quad, dtype=np.float32)
+    )
+    zones = []
+    for chars, (x0, y0, x1, y1) in text_zones(truth.text, fmt, truth.rows):
+        box = np.array([[(x0, y0), (x1, y0), (x1, y1), (x0, y1)]], dtype=np.float64)
+        zones.append((chars, _as_quad(cv2.perspectiveTransform(box, to_frame)[0])))
+    return tuple(zones)

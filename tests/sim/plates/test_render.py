@@ -16,6 +16,8 @@ from sim.plates import (
     random_plate,
     render_car_frame,
     sample_condition,
+    text_zone_quads,
+    text_zones,
     write_dataset,
 )
 
@@ -142,3 +144,21 @@ def test_write_dataset_in_openalpr_endtoend_format(tmp_path: Path) -> None:
     assert text in {s.truth.text for s in samples}
     with pytest.raises(RenderError):
         write_dataset(folder, samples)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_text_zones_hold_the_plate_in_reading_order(fmt: str) -> None:
+    country = FORMATS[fmt].country
+    text, _ = random_plate(np.random.default_rng(21), country, fmt)
+    for rows in (1, 2):
+        zones = text_zones(text, FORMATS[fmt], rows)
+        joined = [chars for chars, _ in zones]
+        found = (
+            match_plate("".join(joined), [country])
+            if rows == 1
+            else match_two_rows(joined[0], "".join(joined[1:]), [country])
+        )
+        assert found is not None and found.text == text
+        _, truth = render_car_frame(text, np.random.default_rng(22), country, fmt, "tilt", rows=rows)
+        for _, quad in text_zone_quads(truth):
+            assert _inside(quad)
