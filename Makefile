@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# plates: EasyOCR and torch for vehicle lanes (the tests read plates with the real model)
+	$(BIN)/pip install --quiet -e '.[dev,plates]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -29,6 +30,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench qr
 	$(BIN)/python -m bench sync
 	$(BIN)/python -m bench ingest
+	$(BIN)/python -m bench rfid
+	$(BIN)/python -m bench lpr
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
