@@ -1,4 +1,4 @@
-"""Ingest of gate events: idempotent by the gate-made event id, with the hourly roll-up kept in step."""
+"""Ingest of gate events: idempotent by the gate-made event id, with the hourly and daily roll-ups kept in step."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from protocol import EventBatch, EventBatchResult
-from server.db import event_counts, events
+from server.db import event_counts, event_days, events
 from server.parks import Gate
+
+LOCAL_OFFSET_S = 5 * 3600  # park-local days: Kazakhstan is on UTC+5 (as server.stats)
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -35,6 +37,40 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
         return {row[0] for row in conn.exec_driver_sql(_PG_INSERT, (orjson.dumps(rows).decode(),))}
     stmt = sqlite.insert(events).on_conflict_do_nothing(index_elements=[events.c.id]).returning(events.c.id)
     return set(conn.execute(stmt, rows).scalars().all())
+
+
+def _add_to_rollup(
+    conn: Connection, table: Any, column: str, gate: Gate, totals: dict[tuple[int, str, str, str], list[int]]
+) -> None:
+    upsert = _insert(conn, table)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[
+            table.c.park_id,
+            table.c[column],
+            table.c.gate_id,
+            table.c.direction,
+            table.c.reason,
+            table.c.category,
+        ],
+        set_={"events": table.c.events + upsert.excluded.events, "people": table.c.people + upsert.excluded.people},
+    )
+    # sorted, so concurrent batches lock roll-up rows in the same order and cannot deadlock
+    conn.execute(
+        upsert,
+        [
+            {
+                "park_id": gate.park_id,
+                column: t,
+                "gate_id": gate.id,
+                "direction": d,
+                "reason": r,
+                "category": c,
+                "events": n,
+                "people": p,
+            }
+            for (t, d, r, c), (n, p) in sorted(totals.items())
+        ],
+    )
 
 
 def ingest(conn: Connection, gate: Gate, batch: EventBatch, now: int | None = None) -> EventBatchResult:
@@ -63,35 +99,22 @@ def ingest(conn: Connection, gate: Gate, batch: EventBatch, now: int | None = No
     ]
     new_ids = _insert_new(conn, rows)
     counted: set[str] = set()
-    totals: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    hours: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    days: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     for e in batch.events:
         if e.id in new_ids and e.id not in counted:
             counted.add(e.id)
-            total = totals[(e.occurred_at // 3_600_000 * 3600, e.direction.value, e.reason.value)]
-            total[0] += 1
-            total[1] += e.people
-    if totals:
-        upsert = _insert(conn, event_counts)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[
-                event_counts.c.park_id,
-                event_counts.c.hour,
-                event_counts.c.direction,
-                event_counts.c.reason,
-            ],
-            set_={
-                "events": event_counts.c.events + upsert.excluded.events,
-                "people": event_counts.c.people + upsert.excluded.people,
-            },
-        )
-        # sorted, so concurrent batches lock roll-up rows in the same order and cannot deadlock
-        conn.execute(
-            upsert,
-            [
-                {"park_id": gate.park_id, "hour": hour, "direction": d, "reason": r, "events": n, "people": p}
-                for (hour, d, r), (n, p) in sorted(totals.items())
-            ],
-        )
+            seconds = e.occurred_at // 1000
+            key = (e.direction.value, e.reason.value, e.category or "")
+            hour = hours[(seconds // 3600 * 3600, *key)]
+            hour[0] += 1
+            hour[1] += e.people
+            day = days[((seconds + LOCAL_OFFSET_S) // 86400 * 86400 - LOCAL_OFFSET_S, *key)]
+            day[0] += 1
+            day[1] += e.people
+    for table, column, totals in ((event_counts, "hour", hours), (event_days, "day", days)):
+        if totals:
+            _add_to_rollup(conn, table, column, gate, totals)
     new: list[str] = []
     duplicates: list[str] = []
     seen: set[str] = set()

@@ -1,4 +1,4 @@
-"""Visitor load of a park: occupancy now and time series, read from the hourly roll-up of events.
+"""Visitor load of a park: occupancy now and time series, read from the hourly and daily roll-ups of events.
 
 Buckets are in park-local time: Kazakhstan is on UTC+5 (since 2024-03-01, one zone, no DST).
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from protocol import Direction, Reason
-from server.db import event_counts
+from server.db import event_counts, event_days
 from server.errors import InvalidInput
 from server.parks import Park
 
@@ -33,19 +33,22 @@ def bucket_start(t: int, bucket: Bucket) -> int:
 
 
 def _people(direction: Direction, since: int | None = None) -> sa.ColumnElement[Any]:
-    condition = sa.and_(event_counts.c.direction == direction.value, event_counts.c.reason.in_(_ADMITTING))
+    condition = sa.and_(event_days.c.direction == direction.value, event_days.c.reason.in_(_ADMITTING))
     if since is not None:
-        condition = sa.and_(condition, event_counts.c.hour >= since)
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, event_counts.c.people), else_=0)), 0)
+        condition = sa.and_(condition, event_days.c.day >= since)
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, event_days.c.people), else_=0)), 0)
 
 
 def park_counts(conn: Connection, park: Park, now: int | None = None) -> tuple[int, int, int]:
-    """(people inside, people who entered today, counted at): inside = entered − exited, never below 0."""
+    """(people inside, people who entered today, counted at): inside = entered − exited, never below 0.
+
+    Read from the daily roll-up: all of a park's history is a few rows per day.
+    """
     now = int(time.time()) if now is None else now
     entered, exited, today = conn.execute(
         sa.select(
             _people(Direction.ENTRY), _people(Direction.EXIT), _people(Direction.ENTRY, local_day_start(now))
-        ).where(event_counts.c.park_id == park.id)
+        ).where(event_days.c.park_id == park.id)
     ).one()
     return max(0, int(entered) - int(exited)), int(today), now
 
