@@ -131,4 +131,11 @@ def m003_vehicles(db: Database) -> None:
     db.execute("ALTER TABLE events ADD COLUMN plate TEXT")
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_cards, m003_vehicles]
+def m004_meta(db: Database) -> None:
+    # small facts the gate keeps across restarts (gate.clock's last known good time), one row each
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+    # the ranger page's "today" counts read one day's events
+    db.execute("CREATE INDEX events_day ON events (day)")
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_cards, m003_vehicles, m004_meta]

@@ -404,6 +404,42 @@ class GateStore:
         snapshot_today = park.entries_today if local_day(park.counted_at, park) == day else 0
         return max(0, park.occupancy + entries - exits), snapshot_today + entries_day
 
+    # -- meta, retention, counts
+
+    def meta(self, key: str) -> str | None:
+        """A value kept across restarts (``meta`` table), or None."""
+        with self._lock:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        try:
+            with self.transaction() as conn:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot write {key}: {err}") from err
+
+    def prune_uploaded(self, uploaded_before: float) -> int:
+        """Delete events the server accepted before ``uploaded_before`` (unix seconds); never a pending one."""
+        try:
+            with self.transaction() as conn:
+                cursor = conn.execute(
+                    "DELETE FROM events WHERE uploaded_at IS NOT NULL AND uploaded_at < ?", (uploaded_before,)
+                )
+                return cursor.rowcount
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot prune uploaded events: {err}") from err
+
+    def day_counts(self, day: date) -> dict[str, int]:
+        """This gate's events of a park-local day: decisions, granted, refused, manual opens, people through."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT count(*), coalesce(sum(granted), 0), coalesce(sum(reason = 'manual'), 0),"
+                " coalesce(sum(people), 0) FROM events WHERE day = ?",
+                (day.isoformat(),),
+            ).fetchone()
+        return {"decisions": row[0], "granted": row[1], "refused": row[0] - row[1], "manual": row[2], "people": row[3]}
+
     def view(self, policy: Policy) -> StoreView:
         """The read-only LocalState that decide() reads, over this store."""
         return StoreView(self, policy)
