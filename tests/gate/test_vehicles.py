@@ -31,7 +31,7 @@ def at_lane(
 
 
 def test_the_store_keeps_plates_and_passes(store: GateStore) -> None:
-    assert store.applied_migrations()[-1] == "m003_vehicles"
+    assert "m003_vehicles" in store.applied_migrations()
     car, walker = make_permit(plate=CAR), make_permit()
     revoked, late = make_permit(plate=CAR), make_permit(plate=CAR, valid_from=NOW + 3600, valid_until=NOW + 7200)
     store.apply_sync_page(sync_page("2", [(car, False), (walker, False), (revoked, True), (late, False)], plates=True))
