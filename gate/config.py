@@ -46,6 +46,17 @@ barrier" for a permit QR shown meanwhile (its plate must match)::
 
 The plate reader (OpenCV, and EasyOCR with torch) is imported only for a vehicle lane, so a QR-only gate
 never loads it.
+
+The ranger page (gate.web) and the store's housekeeping (gate.disk)::
+
+    [ranger]
+    port = 8080                  # 0 (the default): no ranger page
+    host = "0.0.0.0"             # default 127.0.0.1 (a kiosk screen on the Pi itself)
+    pin_hash = "$argon2id$..."   # qaqpa-gate ranger-pin; empty: ranger cards only
+
+    [store]
+    retention_days = 30          # uploaded events are pruned after this; pending ones never
+    min_free_mb = 64             # disk alarm under this much free space
 """
 
 from __future__ import annotations
@@ -154,6 +165,22 @@ class PlateLaneSettings:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    retention_days: float = 30.0  # events the server accepted are pruned this long after; pending ones never
+    min_free_mb: int = 64  # less free space than this next to the store raises the disk alarm (gate.disk)
+
+
+@dataclass(frozen=True)
+class RangerSettings:
+    """The ranger page (gate.web), served by the gate itself; ``port`` 0 leaves it off."""
+
+    port: int = 0
+    host: str = "127.0.0.1"  # "0.0.0.0" for rangers' phones on the gate's Wi-Fi
+    pin_hash: str = ""  # argon2 hash of the ranger PIN (``qaqpa-gate ranger-pin``); empty: card login only
+    session_hours: float = 12.0
+
+
+@dataclass(frozen=True)
 class GateConfig:
     gate: GateSettings
     server: ServerSettings
@@ -162,6 +189,8 @@ class GateConfig:
     lights: LightsSettings = field(default_factory=LightsSettings)
     readers: tuple[ReaderSettings, ...] = ()
     plates: PlateLaneSettings | None = None  # None: not a vehicle lane, no plate reader
+    store: StoreSettings = field(default_factory=StoreSettings)
+    ranger: RangerSettings = field(default_factory=RangerSettings)
 
     @property
     def vehicle_lane(self) -> bool:
@@ -174,6 +203,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "camera": CameraSettings,
     "relay": RelaySettings,
     "lights": LightsSettings,
+    "store": StoreSettings,
+    "ranger": RangerSettings,
 }
 _CAMERA_SOURCES = ("opencv", "folder", "video")
 
@@ -372,6 +403,8 @@ def config_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Gate
         raise ConfigError("server.sync_interval_s must be positive")
     if config.camera.fps <= 0:
         raise ConfigError("camera.fps must be positive")
+    if config.ranger.port > 65535:
+        raise ConfigError(f"ranger.port must be a TCP port (1-65535, 0 = off), not {config.ranger.port}")
     if base_dir is not None and not config.gate.data_dir.is_absolute():
         config = dataclasses.replace(
             config, gate=dataclasses.replace(config.gate, data_dir=base_dir / config.gate.data_dir)
