@@ -9,11 +9,13 @@ import os
 import sys
 from pathlib import Path
 
+from firmware_tools.check import report_lines, run_checks
 from firmware_tools.enroll import EnrollError, read_one_card, register_card
 from firmware_tools.permit_inspect import InspectError, describe, load_keyring, texts_in_image
+from firmware_tools.provision import ProvisionError, ReaderSpec, provision
 from firmware_tools.serial_ports import card_line, list_serial_ports, open_for_cli, sniff
 from gate.errors import GateError
-from protocol import CardRole
+from protocol import CardRole, Direction
 
 PROTOCOLS = ["em4100", "pn532", "ascii", "osdp"]
 
@@ -71,6 +73,43 @@ def _cards_enroll(args: argparse.Namespace) -> int:
     return 0
 
 
+def _provision(args: argparse.Namespace) -> int:
+    password = _password(args)
+    readers = [ReaderSpec.parse(text) for text in args.reader]
+    done = provision(
+        args.server,
+        args.park,
+        args.gate,
+        user=args.user,
+        password=password,
+        out=args.out,
+        data_dir=args.data_dir,
+        direction=Direction(args.direction),
+        camera=(args.camera_source, args.camera_uri),
+        readers=readers,
+        metrics_port=args.metrics_port,
+        force=args.force,
+    )
+    action = "created" if done.gate_created else "already on the server"
+    print(f"gate {args.park}/{args.gate} ({done.direction.value}): {action}")
+    print(f"permit keys pinned in {done.data_dir / 'gate.db'}: {', '.join(done.kids)}")
+    print(f"wrote {done.config_path} (mode 0600: it holds the device token)")
+    print(f"next: qaqpa-tools check --config {done.config_path}")
+    return 0
+
+
+def _ask(question: str) -> bool:
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _check(args: argparse.Namespace) -> int:
+    confirm = _ask if sys.stdin.isatty() and not args.no_ask else None
+    results = run_checks(args.config, confirm=confirm, require_rtc=not args.no_rtc, wait_s=args.wait)
+    for line in report_lines(results):
+        print(line)
+    return 0 if all(result.ok for result in results) else 1
+
+
 def _reader_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", required=True, choices=PROTOCOLS)
     parser.add_argument("--baudrate", type=int, help="default: the protocol's usual speed")
@@ -119,6 +158,41 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     enroll.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the card")
     enroll.set_defaults(func=_cards_enroll)
+
+    prov = commands.add_parser(
+        "provision",
+        help="register this gate on the server, pin its permit keys, write gate.toml",
+        description="Log in as an admin or the park's manager, create the gate if needed, issue its device token, "
+        "pin the server's permit keys in the gate's store and write gate.toml (mode 0600).",
+    )
+    prov.add_argument("--server", required=True, help="server URL, e.g. https://qaqpa.example.kz")
+    prov.add_argument("--park", required=True, help="park slug")
+    prov.add_argument("--gate", required=True, help="gate slug, e.g. north-1")
+    prov.add_argument("--direction", choices=[d.value for d in Direction], default="entry", help="for a new gate")
+    prov.add_argument("--user", default=os.environ.get("QAQPA_USER", "admin"), help="server user (admin or manager)")
+    prov.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    prov.add_argument("--out", type=Path, default=Path("gate.toml"), help="where to write gate.toml")
+    prov.add_argument("--data-dir", type=Path, help="the gate's data folder (default: data/ beside gate.toml)")
+    prov.add_argument("--camera-source", choices=["opencv", "folder", "video"], default="opencv")
+    prov.add_argument("--camera-uri", default="0", help="camera index, RTSP URL, folder or video file")
+    prov.add_argument(
+        "--reader", action="append", default=[], metavar="NAME,PROTOCOL,PORT", help="a card reader (repeatable)"
+    )
+    prov.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port (0 = off)")
+    prov.add_argument("--force", action="store_true", help="overwrite gate.toml (the old device token stops working)")
+    prov.set_defaults(func=_provision)
+
+    check = commands.add_parser(
+        "check",
+        help="test camera, readers, relay, inputs, clock and server link; exit 0 only if all pass",
+        description="Test every device of a provisioned gate and print a pass/fail list with what to do for each "
+        "failure. Stop the gate's service first: ports and pins have one owner.",
+    )
+    check.add_argument("--config", type=Path, required=True, help="gate.toml")
+    check.add_argument("--no-rtc", action="store_true", help="this gate has no RTC (do not fail without /dev/rtc0)")
+    check.add_argument("--no-ask", action="store_true", help="do not ask whether the relay clicked")
+    check.add_argument("--wait", type=float, default=5.0, help="seconds to wait for each reader (camera: twice)")
+    check.set_defaults(func=_check)
     return parser
 
 
@@ -126,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (InspectError, EnrollError, GateError) as err:
+    except (InspectError, EnrollError, ProvisionError, GateError) as err:
         print(f"qaqpa-tools: {err}", file=sys.stderr)
         return 2
 
