@@ -32,13 +32,16 @@ import cv2
 import httpx
 
 from gate.actuators import Actuators
+from gate.clock import FLAG_CLOCK_SUSPECT, GateClock
 from gate.config import GateConfig
 from gate.credentials import CardCredential, Credential, ManualCredential, PlateCredential, QrCredential
 from gate.decision import Decision, Policy, decide
+from gate.disk import DiskGuard
 from gate.errors import ConfigError, GateError, SyncError
 from gate.events import FLAG_OFFLINE, make_event
 from gate.frames import FrameSource, open_frame_source
-from gate.qr import decode_qr
+from gate.housekeeping import Housekeeper
+from gate.qr import Frame, decode_qr
 from gate.readers.base import CardCallback, CardRead, CardReader
 from gate.store import GateStore
 from gate.sync import SyncClient, SyncLoop
@@ -82,15 +85,21 @@ class GateController:
         frame_source: FrameSource | None = None,
         pin_factory: Any | None = None,
         http_client: httpx.Client | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | GateClock = time.time,
         readers: Sequence[CardReader] | None = None,
         plate_ocr: Any | None = None,
     ) -> None:
         """``readers`` replaces the card readers of ``config.readers`` (the simulator and tests pass their own);
-        ``plate_ocr`` (a ``gate.plates.PlateOcr``) shares one loaded OCR model between lanes."""
+        ``plate_ocr`` (a ``gate.plates.PlateOcr``) shares one loaded OCR model between lanes.
+        ``clock``: the real clock is guarded (gate.clock); another callable (the simulator's compressed day, a
+        test's fixed instant) is taken as it is; pass a ``GateClock`` to guard your own."""
         self.config = config
-        self._clock = clock  # unix seconds; the simulator may run a compressed day
         self.store = GateStore(config.gate.db_path)
+        if isinstance(clock, GateClock):
+            self.clock = clock
+        else:
+            self.clock = GateClock(self.store, clock, guard=clock is time.time)
+        self.disk = DiskGuard(config.gate.data_dir, config.store.min_free_mb * 1024 * 1024, config.store.retention_days)
         self.policy = Policy(
             park=config.gate.park,
             direction=config.gate.direction,
@@ -103,6 +112,9 @@ class GateController:
         self._actuators: Actuators | None = None
         self._sync_store = GateStore(config.gate.db_path, durable=False)  # its own connection: see gate.store
         self.sync = SyncLoop(SyncClient(config, self._sync_store, client=http_client), config.server.sync_interval_s)
+        self.sync.client.on_response = self.clock.note_response
+        self.housekeeper = Housekeeper(self._sync_store, self.clock, self.disk)
+        self.last_frame: Frame | None = None  # the camera's newest frame, for the ranger page's preview
         self._queue: queue.Queue[Credential] = queue.Queue(maxsize=64)
         self._listeners: list[Listener] = []
         self._stop = threading.Event()
@@ -161,6 +173,7 @@ class GateController:
         for reader in self._readers:
             reader.start(self._card_callback(reader.name))
         self.sync.start()
+        self.housekeeper.start()
 
     def _open_readers(self) -> list[CardReader]:
         if not self.config.readers:
@@ -236,7 +249,7 @@ class GateController:
                 log.error("plate no-read crop not saved: %s", err)
                 path = None
         self.last_no_read = {
-            "at": self._clock(),
+            "at": self.clock.read().at,
             "crop": None if path is None else str(path),
             "votes": result.votes,
             "confidence": result.confidence,
@@ -282,6 +295,7 @@ class GateController:
         for thread in self._threads:
             thread.join(10.0)
         self._threads = []
+        self.housekeeper.stop()
         self.sync.stop()
         try:
             # a gate switched off for maintenance hands over what it decided before it goes
@@ -320,6 +334,8 @@ class GateController:
             "readers": [dataclasses.asdict(reader.health()) for reader in self._readers],
             "cards_dropped": self.cards_dropped,
             "plates": self._plates_status(),
+            "clock": self.clock.state(),
+            "disk": dataclasses.asdict(self.disk.state()),
         }
 
     def _plates_status(self) -> dict[str, Any] | None:
@@ -348,6 +364,7 @@ class GateController:
                 if frame is None:
                     continue
                 self.frames += 1
+                self.last_frame = frame
                 if self._plate_reader is not None:
                     self._plate_reader.offer(frame)  # hands the frame over; reading happens on the plate thread
                 texts = decode_qr(frame)
@@ -395,10 +412,11 @@ class GateController:
             if plate is not None:  # decide() checks a vehicle permit against the car it is shown in
                 credential = dataclasses.replace(credential, plate=plate)
         self._view.refresh()
-        decision = decide(credential, self._view, self._clock())
-        flags = () if self.sync.online else (FLAG_OFFLINE,)
+        reading = self.clock.read()  # a jumped wall clock is replaced by its monotonic estimate, and flagged
+        decision = decide(credential, self._view, reading.at)
+        flags = [*(() if self.sync.online else (FLAG_OFFLINE,)), *((FLAG_CLOCK_SUSPECT,) if reading.suspect else ())]
         event = make_event(decision, flags)
-        self.store.record(decision, event)  # committed before the barrier moves
+        self.disk.record(self.store, decision, event)  # committed before the barrier moves; full disk: stays shut
         if self._actuators is not None:
             self._actuators.show(decision)
         if isinstance(credential, CardCredential) and credential.reader is not None:

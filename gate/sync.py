@@ -13,6 +13,7 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -76,6 +77,7 @@ class SyncClient:
         self.online = False
         self.failures = 0  # failed cycles in a row
         self.last_error: str | None = None
+        self.on_response: Callable[[httpx.Response], None] | None = None  # e.g. GateClock.note_response
 
     def close(self) -> None:
         if self._own_client:
@@ -116,6 +118,8 @@ class SyncClient:
             raise SyncError(f"{method} {path}: {type(err).__name__}: {err}") from err
         if response.status_code != 200:
             raise SyncError(f"{method} {path}: HTTP {response.status_code}: {response.text[:200]}")
+        if self.on_response is not None:
+            self.on_response(response)  # the server's Date header is the gate's good time (gate.clock)
         return response
 
     def push(self) -> int:
