@@ -57,6 +57,12 @@ The ranger page (gate.web) and the store's housekeeping (gate.disk)::
     [store]
     retention_days = 30          # uploaded events are pruned after this; pending ones never
     min_free_mb = 64             # disk alarm under this much free space
+
+Prometheus metrics (gate.metrics), off unless a port is given::
+
+    [metrics]
+    port = 9101                  # 0 (the default): no metrics endpoint
+    host = "127.0.0.1"           # "0.0.0.0" to let a Prometheus elsewhere (over the VPN) scrape it
 """
 
 from __future__ import annotations
@@ -181,6 +187,14 @@ class RangerSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """The Prometheus endpoint (gate.metrics); ``port`` 0 leaves it off."""
+
+    port: int = 0
+    host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
 class GateConfig:
     gate: GateSettings
     server: ServerSettings
@@ -191,6 +205,7 @@ class GateConfig:
     plates: PlateLaneSettings | None = None  # None: not a vehicle lane, no plate reader
     store: StoreSettings = field(default_factory=StoreSettings)
     ranger: RangerSettings = field(default_factory=RangerSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
     def vehicle_lane(self) -> bool:
@@ -205,6 +220,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "lights": LightsSettings,
     "store": StoreSettings,
     "ranger": RangerSettings,
+    "metrics": MetricsSettings,
 }
 _CAMERA_SOURCES = ("opencv", "folder", "video")
 
@@ -403,6 +419,8 @@ def config_from_dict(data: dict[str, Any], base_dir: Path | None = None) -> Gate
         raise ConfigError("server.sync_interval_s must be positive")
     if config.camera.fps <= 0:
         raise ConfigError("camera.fps must be positive")
+    if config.metrics.port > 65535:
+        raise ConfigError(f"metrics.port must be a TCP port (1-65535, 0 = off), not {config.metrics.port}")
     if config.ranger.port > 65535:
         raise ConfigError(f"ranger.port must be a TCP port (1-65535, 0 = off), not {config.ranger.port}")
     if base_dir is not None and not config.gate.data_dir.is_absolute():
