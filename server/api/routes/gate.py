@@ -8,10 +8,11 @@ orjson, gzip-compressed when the gate accepts it.
 from __future__ import annotations
 
 import gzip
+import time
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -19,6 +20,7 @@ from protocol import MAX_EVENTS_PER_BATCH, EventBatch, EventBatchResult, SyncPag
 from server.api.deps import ConnDep, CurrentDevice
 from server.events import ingest
 from server.feed import feed_after
+from server.gate_health import parse_status, record_sync
 from server.parks import get_park_by_id
 from server.signing import keyring
 from server.stats import park_counts
@@ -46,12 +48,17 @@ def sync(
     gate: CurrentDevice,
     cursor: str = "0",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    x_gate_status: Annotated[
+        str | None, Header(description="the gate's own status, JSON (see server.gate_health)")
+    ] = None,
 ) -> Response:
     """Permits, cards and vehicle passes of the gate's park changed after ``cursor``, at most ``limit`` of
     them together; ``complete`` when no more remain.
 
     Every page carries the park's settings with the server's current counts, and the whole JWK Set.
+    The sync marks the gate as seen, with the outbox depth and readers it reports in ``X-Gate-Status``.
     """
+    record_sync(conn, gate.id, parse_status(x_gate_status), int(time.time()))
     page = feed_after(conn, gate.park_id, _cursor(cursor), limit)
     park = get_park_by_id(conn, gate.park_id)
     inside, today, at = park_counts(conn, park)
