@@ -15,6 +15,7 @@ from server.db import make_engine, upgrade
 from server.errors import ServerError
 from server.limits import BodySizeLimit
 from server.signing import load_or_create_key, publish_key
+from server.web import mount_web
 
 API_PREFIX = "/api/v1"
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.signing_key = key
     app.include_router(api_router, prefix=API_PREFIX)
     app.add_exception_handler(ServerError, _server_error)
+    mount_web(app)  # pages, /static, and errors in the request's language (server.web)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     # /gate/events reads its body itself (orjson, for speed); publish the schema it takes all the same
