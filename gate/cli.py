@@ -14,6 +14,8 @@ from types import FrameType
 from gate.config import load_config
 from gate.controller import GateController
 from gate.errors import GateError
+from gate.metrics import GateMetrics
+from gate.service import Notifier, supervise
 from gate.store import GateStore
 
 
@@ -28,15 +30,30 @@ def _run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    metrics = None
+    if config.metrics.port:
+        metrics = GateMetrics(controller.status, config.gate.data_dir)
+        controller.add_listener(metrics.decided)
     controller.start()
-    logging.getLogger("gate").info(
-        "gate %s/%s (%s) running", config.gate.park, config.gate.name, config.gate.direction.value
-    )
     try:
-        done.wait()
+        if metrics is not None:
+            metrics.serve(config.metrics.port, config.metrics.host)
+        logging.getLogger("gate").info(
+            "gate %s/%s (%s) running", config.gate.park, config.gate.name, config.gate.direction.value
+        )
+        # under systemd: READY=1 now, WATCHDOG=1 while the gate's threads live (gate.service)
+        supervise(done, Notifier(), lambda: _status_line(controller))
     finally:
+        if metrics is not None:
+            metrics.close()
         controller.close()
     return 0
+
+
+def _status_line(controller: GateController) -> str:
+    status = controller.status()
+    link = "online" if status["online"] else "offline"
+    return f"{link}, outbox {status['outbox']}, {status['decisions']} decisions"
 
 
 def _status(args: argparse.Namespace) -> int:
