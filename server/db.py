@@ -225,6 +225,35 @@ web_sessions = sa.Table(
 )
 
 
+# Entry time slots of parks that admit visitors by time (revision 0005): a park with no rows here takes
+# bookings for the whole day. ``start_minute`` is minutes after the park-local midnight; ``quota`` people.
+booking_slots = sa.Table(
+    "booking_slots",
+    metadata,
+    sa.Column("park_id", sa.Integer, sa.ForeignKey("parks.id"), primary_key=True),
+    sa.Column("start_minute", sa.Integer, primary_key=True),
+    sa.Column("minutes", sa.Integer, nullable=False),
+    sa.Column("quota", sa.Integer, nullable=False),
+)
+
+# What a visitor booked, beside the permit it produced (revision 0005): the park-local day, the slot, the
+# price and an optional payment reference. No name, phone or e-mail: the permit needs none.
+bookings = sa.Table(
+    "bookings",
+    metadata,
+    sa.Column("permit_id", sa.String(16), sa.ForeignKey("permits.id"), primary_key=True),
+    sa.Column("park_id", sa.Integer, sa.ForeignKey("parks.id"), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("slot_minute", sa.Integer, nullable=True),
+    sa.Column("people", sa.Integer, nullable=False),
+    sa.Column("party", sa.String(64), nullable=False),  # JSON: the party by category, for the permit page
+    sa.Column("price_tiyn", sa.BigInteger, nullable=False),
+    sa.Column("payment_reference", sa.String(64), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_bookings_park_day", "park_id", "day"),
+)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets gates read (sync) while events are written; busy_timeout makes concurrent writers wait
     # for the lock instead of failing at once.
