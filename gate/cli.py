@@ -35,7 +35,13 @@ def _run(args: argparse.Namespace) -> int:
         metrics = GateMetrics(controller.status, config.gate.data_dir)
         controller.add_listener(metrics.decided)
     controller.start()
+    ranger = None
     try:
+        if config.ranger.port:
+            from gate.web import RangerServer  # FastAPI and uvicorn load only on gates that serve the page
+
+            ranger = RangerServer(controller, config.ranger)
+            ranger.start()
         if metrics is not None:
             metrics.serve(config.metrics.port, config.metrics.host)
         logging.getLogger("gate").info(
@@ -44,6 +50,8 @@ def _run(args: argparse.Namespace) -> int:
         # under systemd: READY=1 now, WATCHDOG=1 while the gate's threads live (gate.service)
         supervise(done, Notifier(), lambda: _status_line(controller))
     finally:
+        if ranger is not None:
+            ranger.stop()
         if metrics is not None:
             metrics.close()
         controller.close()
@@ -64,6 +72,14 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ranger_pin(args: argparse.Namespace) -> int:
+    from gate.web.sessions import hash_pin
+
+    pin = sys.stdin.readline().strip()
+    print(f'pin_hash = "{hash_pin(pin)}"')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qaqpa-gate", description="The Qaqpa gate controller.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -76,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--config", type=Path, required=True, help="gate.toml")
     status.set_defaults(func=_status)
+    pin = commands.add_parser(
+        "ranger-pin",
+        help="hash a ranger PIN read from stdin for gate.toml [ranger] pin_hash",
+        description="Read a PIN (at least 4 digits) on stdin; print the [ranger] pin_hash line for gate.toml.",
+    )
+    pin.set_defaults(func=_ranger_pin)
     return parser
 
 
