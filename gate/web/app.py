@@ -66,7 +66,6 @@ def create_app(controller: GateController, pin_hash: str = "", session_hours: fl
     app.state.sessions = sessions
     app.mount("/static", StaticFiles(packages=[("gate.web", "static")]), name="static")
 
-
     @app.exception_handler(HTTPException)
     async def to_login(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 401 and "text/html" in request.headers.get("accept", ""):
