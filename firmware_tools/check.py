@@ -231,7 +231,8 @@ def check_inputs(config: GateConfig, pin_factory: Any | None = None) -> CheckRes
         return _skip("loop detector", "no loop detector configured (plates.loop_pin)")
     factory = pin_factory if pin_factory is not None else default_pin_factory()
     try:
-        device = DigitalInputDevice(loop_pin, pin_factory=factory)
+        # as gate.plates.trigger.LoopTrigger: the detector's relay pulls the pin to ground while it sees a vehicle
+        device = DigitalInputDevice(loop_pin, pull_up=True, pin_factory=factory)
     except (GPIOZeroError, OSError) as err:
         return _fail("loop detector", f"GPIO{loop_pin}: {err}", "check plates.loop_pin; stop the gate service first")
     try:
