@@ -1,0 +1,174 @@
+"""Staff login for the web pages: server-side sessions behind a cookie, and CSRF tokens for every form POST.
+
+The ``qaqpa_session`` cookie (HttpOnly, SameSite=Lax) holds a random session id; the database keeps only
+its sha256 with the user, an expiry and the session's CSRF token. Every form a page posts carries that
+token in a hidden ``csrf`` field; ``check_csrf`` compares it in constant time. The login form itself is
+protected by a double-submit token (a ``qaqpa_login_csrf`` cookie and the same value in the form), since
+there is no session yet to hold one.
+
+Pages call ``page_user(request, conn)``: the logged-in user, or ``NotLoggedIn`` which answers 401 with the
+login page (never a redirect, so a forgotten check cannot hide behind a 303). Bearer tokens are not
+accepted on pages (403): pages are for people with a browser session; devices and scripts use the API.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.engine import Connection
+
+from server.accounts import Role, User, authenticate
+from server.api.deps import ConnDep
+from server.db import users, web_sessions
+from server.errors import ServerError
+from server.security import token_hash
+from server.web.pages import render
+
+SESSION_COOKIE = "qaqpa_session"
+LOGIN_CSRF_COOKIE = "qaqpa_login_csrf"
+SESSION_TTL_S = 12 * 3600
+
+router = APIRouter(include_in_schema=False)
+
+
+class NotLoggedIn(ServerError):
+    """A page asked for without a valid session (HTTP 401, answered with the login page)."""
+
+    status_code = 401
+
+
+class BadCsrf(ServerError):
+    """A form POST whose CSRF token is missing or not the session's (HTTP 403)."""
+
+    status_code = 403
+
+
+class BearerOnPage(ServerError):
+    """A page asked for with an API credential instead of a session (HTTP 403)."""
+
+    status_code = 403
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf: str
+
+
+def create_session(conn: Connection, user: User, now: int | None = None) -> str:
+    """A new session for ``user``; returns the cookie value (only its hash is stored)."""
+    now = int(time.time()) if now is None else now
+    session_id = secrets.token_urlsafe(32)
+    conn.execute(
+        web_sessions.insert().values(
+            id_hash=token_hash(session_id),
+            user_id=user.id,
+            csrf=secrets.token_urlsafe(32),
+            expires_at=now + SESSION_TTL_S,
+        )
+    )
+    conn.execute(web_sessions.delete().where(web_sessions.c.expires_at < now))  # expired ones are dead weight
+    return session_id
+
+
+def session_for(conn: Connection, session_id: str | None, now: int | None = None) -> Session | None:
+    if not session_id:
+        return None
+    now = int(time.time()) if now is None else now
+    row = conn.execute(
+        sa.select(users.c.id, users.c.name, users.c.role, users.c.park_id, web_sessions.c.csrf)
+        .join(web_sessions, web_sessions.c.user_id == users.c.id)
+        .where(web_sessions.c.id_hash == token_hash(session_id), web_sessions.c.expires_at > now)
+    ).first()
+    if row is None:
+        return None
+    return Session(User(row.id, row.name, Role(row.role), row.park_id), row.csrf)
+
+
+def page_session(request: Request, conn: Connection) -> Session:
+    """The request's session; raises NotLoggedIn without one, BearerOnPage for an API credential."""
+    session = session_for(conn, request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        if request.headers.get("authorization"):
+            raise BearerOnPage("pages take a login session, not an API token; log in at /login")
+        raise NotLoggedIn("log in to see this page")
+    return session
+
+
+def check_csrf(session: Session, token: str | None) -> None:
+    """Raise BadCsrf unless ``token`` is the session's CSRF token."""
+    if not token or not hmac.compare_digest(token.encode(), session.csrf.encode()):
+        raise BadCsrf("the form's security token is missing or stale; reload the page and try again")
+
+
+def login_page(
+    request: Request, status_code: int = 200, error: str | None = None, next_url: str = "/dashboard"
+) -> Response:
+    """The login form with a fresh double-submit CSRF token."""
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", {"csrf": token, "error": error, "next": next_url}, status_code=status_code)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    return response
+
+
+def _safe_next(value: str) -> str:
+    # only paths on this server: "//evil.example" and "https://..." would send the user away after login
+    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/dashboard"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/dashboard") -> Response:
+    return login_page(request, next_url=_safe_next(next))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    conn: ConnDep,
+    username: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/dashboard",
+) -> Response:
+    """Check the password and start a session; a wrong one shows the form again with 401."""
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not csrf or not cookie or not hmac.compare_digest(csrf.encode(), cookie.encode()):
+        return login_page(request, 403, "bad_csrf", _safe_next(next))
+    user = authenticate(conn, username.strip(), password)
+    if user is None:
+        return login_page(request, 401, "bad_password", _safe_next(next))
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        create_session(conn, user),
+        max_age=SESSION_TTL_S,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, conn: ConnDep, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """End the session (CSRF-checked, so another site cannot log staff out)."""
+    session = page_session(request, conn)
+    check_csrf(session, csrf)
+    conn.execute(web_sessions.delete().where(web_sessions.c.id_hash == token_hash(request.cookies[SESSION_COOKIE])))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+async def not_logged_in(request: Request, exc: Exception) -> Response:
+    """NotLoggedIn → the login page with 401, coming back to the page asked for after login."""
+    next_url = request.url.path if request.method == "GET" else "/dashboard"
+    return login_page(request, 401, None, next_url)

@@ -1,0 +1,139 @@
+"""Permit management for rangers and office staff: search (id, plate, day), view, revoke, issue at the office.
+
+Everyone of the park (admin, manager, ranger) may use these; revocations enter the change feed, so
+online gates learn them at their next sync (within a minute) and offline gates when they reconnect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import time
+from typing import Annotated, Any
+
+import qrcode
+import sqlalchemy as sa
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from qrcode.constants import ERROR_CORRECT_M
+
+from protocol import normalize_plate
+from server.api.deps import ConnDep, SigningKeyDep
+from server.db import parks, permits
+from server.errors import InvalidInput
+from server.parks import get_park, get_park_by_id, list_parks
+from server.permits import get_permit, issue_permit, revoke_permit
+from server.stats import LOCAL_OFFSET_S
+from server.web.auth import check_csrf, page_session
+from server.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+MAX_RESULTS = 100
+
+
+def _day_start(value: str) -> int:
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError as err:
+        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from err
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()) - LOCAL_OFFSET_S
+
+
+def search_permits(conn: Any, park_ids: list[int] | None, q: str = "", day: str = "") -> list[dict[str, Any]]:
+    """Permits whose id starts with ``q`` or whose plate is ``q``, valid on local ``day``; newest first."""
+    query = (
+        sa.select(permits, parks.c.slug.label("park_slug"))
+        .join(parks, parks.c.id == permits.c.park_id)
+        .order_by(permits.c.issued_at.desc())
+        .limit(MAX_RESULTS)
+    )
+    if park_ids is not None:
+        query = query.where(permits.c.park_id.in_(park_ids))
+    q = q.strip()
+    if q:
+        plate = normalize_plate(q)
+        query = query.where(sa.or_(permits.c.id.startswith(q.lower(), autoescape=True), permits.c.plate == plate))
+    if day:
+        start = _day_start(day)
+        query = query.where(permits.c.valid_from < start + 86400, permits.c.valid_until >= start)
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+@router.get("/permits", response_class=HTMLResponse)
+def permits_page(request: Request, conn: ConnDep, q: str = "", day: str = "") -> Response:
+    session = page_session(request, conn)
+    user = session.user
+    park_ids = None if user.role == "admin" else [user.park_id if user.park_id is not None else -1]
+    results = search_permits(conn, park_ids, q[:64], day[:10]) if (q or day) else []
+    visible = list_parks(conn, None if park_ids is None else park_ids[0])
+    return render(
+        request,
+        "dashboard/permits.html",
+        {"session": session, "results": results, "q": q, "day": day, "parks": visible, "searched": bool(q or day)},
+    )
+
+
+@router.get("/permits/{permit_id}", response_class=HTMLResponse)
+def permit_page(request: Request, conn: ConnDep, permit_id: str) -> Response:
+    session = page_session(request, conn)
+    record = get_permit(conn, permit_id)
+    session.user.require_read(get_park_by_id(conn, record.park_id))
+    return render(request, "dashboard/permit.html", {"session": session, "permit": record})
+
+
+@router.post("/permits/{permit_id}/revoke")
+def revoke_form(
+    request: Request, conn: ConnDep, permit_id: str, csrf: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
+    session = page_session(request, conn)
+    check_csrf(session, csrf)
+    record = get_permit(conn, permit_id)
+    session.user.require_read(get_park_by_id(conn, record.park_id))
+    revoke_permit(conn, record.id)
+    return RedirectResponse(f"/permits/{record.id}", status_code=303)
+
+
+@router.post("/permits")
+def issue_form(
+    request: Request,
+    conn: ConnDep,
+    key: SigningKeyDep,
+    park: Annotated[str, Form(max_length=64)],
+    day: Annotated[str, Form(max_length=10)],
+    adults: Annotated[int, Form(ge=0, le=1000)] = 1,
+    children: Annotated[int, Form(ge=0, le=1000)] = 0,
+    exempt: Annotated[int, Form(ge=0, le=1000)] = 0,
+    plate: Annotated[str, Form(max_length=16)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Issue a one-day permit at the park office; shows the new permit with its QR."""
+    session = page_session(request, conn)
+    check_csrf(session, csrf)
+    found = get_park(conn, park)
+    session.user.require_read(found)
+    start = _day_start(day)
+    record = issue_permit(
+        conn,
+        key,
+        found,
+        start,
+        start + 86400 - 1,
+        (adults, children, exempt),
+        plate=plate.strip() or None,
+        now=int(time.time()),
+    )
+    return RedirectResponse(f"/permits/{record.id}", status_code=303)
+
+
+@router.get("/permits/{permit_id}/qr.png", response_class=Response)
+def permit_qr(request: Request, conn: ConnDep, permit_id: str) -> Response:
+    """The permit's QR for the office printer (the page's session, not an API token)."""
+    session = page_session(request, conn)
+    record = get_permit(conn, permit_id)
+    session.user.require_read(get_park_by_id(conn, record.park_id))
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=6, border=4)
+    code.add_data(record.token)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer)
+    return Response(buffer.getvalue(), media_type="image/png")
