@@ -14,6 +14,7 @@ from server.config import Settings
 from server.db import make_engine, upgrade
 from server.errors import ServerError
 from server.limits import BodySizeLimit
+from server.metrics import install_metrics
 from server.signing import load_or_create_key, publish_key
 from server.web import mount_web
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(ServerError, _server_error)
     mount_web(app)  # pages, /static, and errors in the request's language (server.web)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_metrics(app)  # GET /metrics (this host or $QAQPA_METRICS_TOKEN) and request counts
 
     # /gate/events reads its body itself (orjson, for speed); publish the schema it takes all the same
     def openapi() -> dict[str, object]:
