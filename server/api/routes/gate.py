@@ -93,7 +93,9 @@ async def _raw_body(request: Request) -> bytes:
         }
     },
 )
-def upload_events(conn: ConnDep, gate: CurrentDevice, body: Annotated[bytes, Depends(_raw_body)]) -> Response:
+def upload_events(
+    request: Request, conn: ConnDep, gate: CurrentDevice, body: Annotated[bytes, Depends(_raw_body)]
+) -> Response:
     """Store a batch of at most 1000 events (``protocol.EventBatch``); ids the server already has are duplicates."""
     try:
         # one pass from bytes to objects: validating from JSON is twice as fast as loads() then validate
@@ -112,4 +114,5 @@ def upload_events(conn: ConnDep, gate: CurrentDevice, body: Annotated[bytes, Dep
                 ) from err
         raise RequestValidationError(errors, body=None) from err
     result = ingest(conn, gate, batch)
+    request.app.state.metrics.ingested(result)
     return Response(orjson.dumps(result.model_dump()), media_type="application/json")
