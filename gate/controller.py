@@ -138,6 +138,7 @@ class GateController:
         self.decisions = 0
         self.frames = 0
         self.camera_error: str | None = None
+        self.on_latency: Callable[[float], None] | None = None  # gate.metrics: credential taken up → relay set
 
     def add_listener(self, callback: Listener) -> None:
         """Call ``callback(decision, event)`` on the decision thread after each decision was recorded."""
@@ -407,6 +408,7 @@ class GateController:
             return self._handle(credential)
 
     def _handle(self, credential: Credential) -> Decision:
+        started = time.perf_counter()
         if isinstance(credential, QrCredential) and credential.plate is None:
             plate = self.recent_plate()
             if plate is not None:  # decide() checks a vehicle permit against the car it is shown in
@@ -419,6 +421,8 @@ class GateController:
         self.disk.record(self.store, decision, event)  # committed before the barrier moves; full disk: stays shut
         if self._actuators is not None:
             self._actuators.show(decision)
+        if self.on_latency is not None:
+            self.on_latency(time.perf_counter() - started)
         if isinstance(credential, CardCredential) and credential.reader is not None:
             self._show_on_reader(credential.reader, decision.granted)
         self.decisions += 1
