@@ -34,6 +34,7 @@ def _run(args: argparse.Namespace) -> int:
     if config.metrics.port:
         metrics = GateMetrics(controller.status, config.gate.data_dir)
         controller.add_listener(metrics.decided)
+        controller.on_latency = metrics.observe_latency
     controller.start()
     ranger = None
     try:
