@@ -118,7 +118,7 @@ class LocalizedError(InvalidInput):
 
     def body(self, lang: str) -> dict[str, Any]:
         """The JSON answer: the text in ``lang``, the code and the placeholders."""
-        return {"detail": self.text(lang), "code": self.code, "params": self.params}
+        return {"detail": self.text(lang), "code": self.code, "params": {k: _plain(v) for k, v in self.params.items()}}
 
 
 def locale_dir() -> Any:
@@ -151,6 +151,15 @@ def translate(lang: str, msgid: str, **params: Any) -> str:
     if not params:
         return text
     return text % {name: _local(value, lang) for name, value in params.items()}
+
+
+def _plain(value: Any) -> Any:
+    """A placeholder as JSON carries it: days as ISO dates, amounts as strings."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 def _local(value: Any, lang: str) -> Any:

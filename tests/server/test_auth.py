@@ -14,7 +14,12 @@ from tests.server.conftest import PASSWORD, TestClient, World, make_user
 PUBLIC = {("GET", "/api/v1/keys"), ("POST", "/api/v1/auth/token")}
 # The anonymous visitor's booking API (rate limited) and booking pages; nothing else is open.
 PUBLIC_API_PREFIX = "/api/v1/public/"
-VISITOR_PAGES = {("GET", "/")}
+VISITOR_PAGES = {
+    ("GET", "/"),
+    ("GET", "/book/placeholder"),
+    ("POST", "/book/placeholder"),
+    ("GET", "/permit/placeholder"),
+}
 # FastAPI's own documentation routes are plain Routes, not APIRoutes; /static is the pages' CSS and JS
 DOCS = {"/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc", "/static"}
 
