@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date, nullable=False),
         sa.Column("slot_minute", sa.Integer, nullable=True),
         sa.Column("people", sa.Integer, nullable=False),
-        sa.Column("party", sa.String(64), nullable=False),
+        sa.Column("party", sa.String(200), nullable=False),
         sa.Column("price_tiyn", sa.BigInteger, nullable=False),
         sa.Column("payment_reference", sa.String(64), nullable=True),
         sa.Column("created_at", sa.BigInteger, nullable=False),
