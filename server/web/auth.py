@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Connection
 
@@ -28,7 +28,7 @@ from server.accounts import Role, User, authenticate
 from server.api.deps import ConnDep
 from server.db import users, web_sessions
 from server.errors import ServerError
-from server.security import token_hash
+from server.security import DEVICE_TOKEN_PREFIX, USER_TOKEN_PREFIX, token_hash
 from server.web.pages import render
 
 SESSION_COOKIE = "qaqpa_session"
@@ -96,10 +96,19 @@ def page_session(request: Request, conn: Connection) -> Session:
     """The request's session; raises NotLoggedIn without one, BearerOnPage for an API credential."""
     session = session_for(conn, request.cookies.get(SESSION_COOKIE))
     if session is None:
-        if request.headers.get("authorization"):
+        credential = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if credential.startswith((USER_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX)):
             raise BearerOnPage("pages take a login session, not an API token; log in at /login")
         raise NotLoggedIn("log in to see this page")
     return session
+
+
+def current_session(request: Request, conn: ConnDep) -> Session:
+    """Dependency form of ``page_session``: runs before the form is parsed, so no check waits on valid input."""
+    return page_session(request, conn)
+
+
+PageSession = Annotated[Session, Depends(current_session)]
 
 
 def check_csrf(session: Session, token: str | None) -> None:
@@ -158,9 +167,10 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, conn: ConnDep, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+def logout(
+    request: Request, conn: ConnDep, session: PageSession, csrf: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
     """End the session (CSRF-checked, so another site cannot log staff out)."""
-    session = page_session(request, conn)
     check_csrf(session, csrf)
     conn.execute(web_sessions.delete().where(web_sessions.c.id_hash == token_hash(request.cookies[SESSION_COOKIE])))
     response = RedirectResponse("/login", status_code=303)

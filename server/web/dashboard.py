@@ -19,16 +19,15 @@ from server.capacity import set_limits
 from server.parks import get_park, list_parks
 from server.stats import local_day_start
 from server.stats_dashboard import DAY, dashboard
-from server.web.auth import check_csrf, page_session
+from server.web.auth import PageSession, check_csrf
 from server.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def parks_page(request: Request, conn: ConnDep) -> Response:
+def parks_page(request: Request, conn: ConnDep, session: PageSession) -> Response:
     """The parks this user may see; straight to the park's dashboard when there is one."""
-    session = page_session(request, conn)
     user = session.user
     parks = list_parks(conn, None if user.role == "admin" else (user.park_id if user.park_id is not None else -1))
     if len(parks) == 1:
@@ -37,9 +36,8 @@ def parks_page(request: Request, conn: ConnDep) -> Response:
 
 
 @router.get("/dashboard/{park}", response_class=HTMLResponse)
-def park_page(request: Request, conn: ConnDep, park: str) -> Response:
+def park_page(request: Request, conn: ConnDep, session: PageSession, park: str) -> Response:
     """A park's load now, gates, profiles, heatmap, totals, breakdowns and offline conflicts."""
-    session = page_session(request, conn)
     found = get_park(conn, park)
     session.user.require_read(found)
     now = int(time.time())
@@ -64,13 +62,13 @@ def park_page(request: Request, conn: ConnDep, park: str) -> Response:
 def limits_form(
     request: Request,
     conn: ConnDep,
+    session: PageSession,
     park: str,
     capacity: Annotated[int, Form(ge=0)],
     daily_quota: Annotated[int, Form(ge=0)],
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Save a park's people-at-one-time limit and daily quota (admin or the park's manager)."""
-    session = page_session(request, conn)
     check_csrf(session, csrf)
     found = get_park(conn, park)
     session.user.require_manage(found)

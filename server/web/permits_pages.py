@@ -24,7 +24,7 @@ from server.errors import InvalidInput
 from server.parks import get_park, get_park_by_id, list_parks
 from server.permits import get_permit, issue_permit, revoke_permit
 from server.stats import LOCAL_OFFSET_S
-from server.web.auth import check_csrf, page_session
+from server.web.auth import PageSession, check_csrf
 from server.web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -60,8 +60,7 @@ def search_permits(conn: Any, park_ids: list[int] | None, q: str = "", day: str 
 
 
 @router.get("/permits", response_class=HTMLResponse)
-def permits_page(request: Request, conn: ConnDep, q: str = "", day: str = "") -> Response:
-    session = page_session(request, conn)
+def permits_page(request: Request, conn: ConnDep, session: PageSession, q: str = "", day: str = "") -> Response:
     user = session.user
     park_ids = None if user.role == "admin" else [user.park_id if user.park_id is not None else -1]
     results = search_permits(conn, park_ids, q[:64], day[:10]) if (q or day) else []
@@ -74,8 +73,7 @@ def permits_page(request: Request, conn: ConnDep, q: str = "", day: str = "") ->
 
 
 @router.get("/permits/{permit_id}", response_class=HTMLResponse)
-def permit_page(request: Request, conn: ConnDep, permit_id: str) -> Response:
-    session = page_session(request, conn)
+def permit_page(request: Request, conn: ConnDep, session: PageSession, permit_id: str) -> Response:
     record = get_permit(conn, permit_id)
     session.user.require_read(get_park_by_id(conn, record.park_id))
     return render(request, "dashboard/permit.html", {"session": session, "permit": record})
@@ -83,9 +81,12 @@ def permit_page(request: Request, conn: ConnDep, permit_id: str) -> Response:
 
 @router.post("/permits/{permit_id}/revoke")
 def revoke_form(
-    request: Request, conn: ConnDep, permit_id: str, csrf: Annotated[str, Form(max_length=100)] = ""
+    request: Request,
+    conn: ConnDep,
+    session: PageSession,
+    permit_id: str,
+    csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    session = page_session(request, conn)
     check_csrf(session, csrf)
     record = get_permit(conn, permit_id)
     session.user.require_read(get_park_by_id(conn, record.park_id))
@@ -97,6 +98,7 @@ def revoke_form(
 def issue_form(
     request: Request,
     conn: ConnDep,
+    session: PageSession,
     key: SigningKeyDep,
     park: Annotated[str, Form(max_length=64)],
     day: Annotated[str, Form(max_length=10)],
@@ -107,7 +109,6 @@ def issue_form(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Issue a one-day permit at the park office; shows the new permit with its QR."""
-    session = page_session(request, conn)
     check_csrf(session, csrf)
     found = get_park(conn, park)
     session.user.require_read(found)
@@ -126,9 +127,8 @@ def issue_form(
 
 
 @router.get("/permits/{permit_id}/qr.png", response_class=Response)
-def permit_qr(request: Request, conn: ConnDep, permit_id: str) -> Response:
+def permit_qr(request: Request, conn: ConnDep, session: PageSession, permit_id: str) -> Response:
     """The permit's QR for the office printer (the page's session, not an API token)."""
-    session = page_session(request, conn)
     record = get_permit(conn, permit_id)
     session.user.require_read(get_park_by_id(conn, record.park_id))
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=6, border=4)

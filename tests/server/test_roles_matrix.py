@@ -66,6 +66,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", f"{P}/public/permits/{{permit_id}}/qr.png"): "public",
     ("GET", f"{P}/public/permits/{{permit_id}}/permit.pdf"): "public",
     ("GET", "/"): "public",
+    ("GET", "/permit/{permit_id}"): "public",
     ("GET", "/login"): "public",
     ("POST", "/login"): "public",
     ("POST", "/logout"): "user",
