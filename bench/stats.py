@@ -171,7 +171,7 @@ def _load(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None
     if conn.dialect.name == "postgresql":
         columns = list(rows[0])
         raw = conn.connection.dbapi_connection
-        assert raw is not None
+        assert isinstance(raw, psycopg.Connection)  # COPY: psycopg's bulk path, ten times an INSERT's speed
         with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([row[c] for c in columns])
