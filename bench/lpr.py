@@ -30,10 +30,10 @@ import numpy as np
 
 from gate.plates import PlateReader, PlateSettings
 from gate.plates.ocr import ALLOWLIST, load_reader
+from gate.plates.settings import DEFAULT_COUNTRIES
 from protocol.plates import match_plate
 
 WIDTH, HEIGHT = 1280, 720
-KZ = ("KZ",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,7 +99,7 @@ def rss_mb() -> float:
 
 def run(args: argparse.Namespace) -> dict[str, float]:
     generic = args.dataset is not None
-    countries: tuple[str, ...] = () if generic else KZ
+    countries: tuple[str, ...] = () if generic else DEFAULT_COUNTRIES
     settings = PlateSettings(countries=countries, generic=generic, trigger="always")
     reader = PlateReader(settings, on_result=lambda _result: None)
     reader.ocr.threads = args.threads

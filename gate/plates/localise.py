@@ -370,3 +370,95 @@ def clean_crop(crop: Image) -> Image:
     for c in cols:  # one pixel either side: a line's anti-aliased edge would still read as a stroke
         cleaned[:, max(0, c - 1) : c + 2] = paper
     return cleaned
+
+
+CHAR_CROP_HEIGHT = 80  # px a row is straightened to before its characters are picked out
+_ROW_SPAN = 1.8  # rows straightened this many character heights high (region digits sit higher on some)
+_ROW_REACH = 1.5  # and this many character heights beyond the row's ends (region codes the row missed)
+
+
+def _drop_lines(binary: Image, char_px: float) -> Image:
+    """Ink with the region box's, divider's and rim's straight lines taken out: horizontal runs longer than
+    any character is wide, vertical runs taller than the row's characters (a digit touching its box's side
+    would otherwise join the box and be lost with it)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    heights = [int(st[3]) for st in stats[1:count] if 0.6 * char_px <= st[3] <= 1.3 * char_px and st[2] < st[3]]
+    tallest = float(np.median(heights)) if heights else char_px
+    horizontal = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _rect(round(2.5 * char_px), 1))
+    vertical = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _rect(1, round(1.1 * max(tallest, char_px)) + 1))
+    lines = cv2.dilate(cv2.bitwise_or(horizontal, vertical), _SQUARE3)
+    return cv2.bitwise_and(binary, cv2.bitwise_not(lines))
+
+
+def _pick_chars(gray: Image, char_px: float) -> tuple[Image, tuple[int, int, int, int], bool] | None:
+    """Mask of the character-sized dark-on-light components of a straightened row and their bounding box.
+
+    Components much taller than a character (region box, divider, rim), much smaller (flag band text,
+    bolts, dirt) or off the row's line are not characters; a blur-merged run of characters still is one."""
+    best: tuple[int, Image, tuple[int, int, int, int], bool] | None = None
+    h, _w = gray.shape[:2]
+    mid = h / 2
+    for flag in (cv2.THRESH_BINARY_INV, cv2.THRESH_BINARY):
+        _, binary = cv2.threshold(gray, 0, 255, flag | cv2.THRESH_OTSU)
+
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        keep = []
+        for i in range(1, count):
+            _x, y, cw, ch, area = (int(v) for v in stats[i])
+            if not 0.5 * char_px <= ch <= 1.2 * char_px or cw > 5 * char_px or cw * 10 < ch:
+                continue
+            if y == 0 or y + ch >= h or abs(y + ch / 2 - mid) > 0.45 * char_px:
+                continue
+            if not 0.1 <= area / (cw * ch) <= 0.95:
+                continue
+            keep.append(i)
+        if not keep:
+            continue
+        # characters come in a run: drop kept components far from the run's median height
+        heights = np.array([stats[i][3] for i in keep], dtype=np.float32)
+        med = float(np.median(heights))
+        keep = [i for i in keep if 0.7 * med <= stats[i][3] <= 1.3 * med]
+        if not keep:
+            continue
+        score = len(keep)
+        if best is None or score > best[0]:
+            mask = np.isin(labels, keep)
+            x0 = min(int(stats[i][0]) for i in keep)
+            y0 = min(int(stats[i][1]) for i in keep)
+            x1 = max(int(stats[i][0] + stats[i][2]) for i in keep)
+            y1 = max(int(stats[i][1] + stats[i][3]) for i in keep)
+            best = (score, mask.astype(np.uint8), (x0, y0, x1, y1), flag == cv2.THRESH_BINARY)
+    if best is None or best[0] < 2:
+        return None
+    return best[1], best[2], best[3]
+
+
+def char_crop(frame: Image, row: Quad, char_px: float) -> Image:
+    """A row's characters alone: straightened, cut to their bounding box (small margin) and everything
+    dark that is not a character (flag band, region box and divider, rim, bolts) painted over with the
+    plate's paper. Falls back to ``clean_crop`` of the row when no characters stand out."""
+    side = float(np.linalg.norm(row[3] - row[0]))
+    row_char = side / 1.3  # row quads are 1.3 character heights high
+    grow_y = (_ROW_SPAN / 1.3 - 1.0) / 2
+    grow_x = _ROW_REACH * row_char / max(float(np.linalg.norm(row[1] - row[0])), 1.0)
+    wide = rectify(frame, _grow(row, grow_x, grow_y), CHAR_CROP_HEIGHT)
+    px = CHAR_CROP_HEIGHT / _ROW_SPAN
+    picked = _pick_chars(wide, px)
+    if picked is None:
+        return clean_crop(rectify(frame, row))
+    mask, (x0, y0, x1, y1), light_on_dark = picked
+    if light_on_dark:  # the recogniser and the paper fill below expect dark characters on a light plate
+        wide = 255 - wide
+    my, mx = int(0.15 * px), int(0.3 * px)
+    y0, y1 = max(0, y0 - my), min(wide.shape[0], y1 + my)
+    x0, x1 = max(0, x0 - mx), min(wide.shape[1], x1 + mx)
+    crop = wide[y0:y1, x0:x1]
+    keep = mask[y0:y1, x0:x1] > 0
+    # paper: the bright side of the row's own pixels (the plate around its characters)
+    paper = int(np.percentile(crop, 85))
+    cleaned = np.full_like(crop, paper)
+    # keep each character's anti-aliased edge: a character's pixels grown by one
+    grown = cv2.dilate(keep.astype(np.uint8), _SQUARE3) > 0
+    cleaned[grown] = crop[grown]
+    del char_px
+    return cleaned

@@ -16,19 +16,24 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
+import numpy as np
+
 from gate.errors import GateError
-from gate.plates.localise import Image, PlateCandidate, Quad, clean_crop, find_plates, rectify
+from gate.plates.decode import Probs, best_path, constrained, layouts
+from gate.plates.localise import Image, PlateCandidate, Quad, char_crop, find_plates, rectify
 from gate.plates.ocr import PlateOcr
 from gate.plates.settings import PlateSettings
 from gate.plates.trigger import VehicleTrigger, make_trigger
 from protocol.plates import PlateMatch, match_plate, match_two_rows
 
 log = logging.getLogger(__name__)
-FIX_PENALTY = 0.9  # confidence kept per confusable character the grammar had to correct
+GENERIC_SURE_LENGTH = 5  # generic reads shorter than this never clear the bar alone
+GENERIC_OVER = 0.9  # in generic mode a country read this sure is not second-guessed by the greedy read
 
 
 @dataclass(frozen=True)
@@ -247,17 +252,59 @@ class PlateReader:
         return reads, candidates
 
     def _read_candidate(self, frame: Image, candidate: PlateCandidate) -> PlateRead | None:
-        crops = [clean_crop(rectify(frame, quad)) for quad in candidate.rows]
-        texts = self.ocr.read(crops)
-        countries, generic = self.settings.countries, self.settings.generic
-        if len(texts) == 2:
-            match = match_two_rows(texts[0][0], texts[1][0], countries, generic)
-            confidence = min(texts[0][1], texts[1][1])
-        else:
-            match = match_plate(texts[0][0], countries, generic)
-            confidence = texts[0][1]
+        rows = [char_crop(frame, quad, candidate.char_height) for quad in candidate.rows]
+        crop_line = rows[0] if len(rows) == 1 else _side_by_side(rows)
+        probs = self.ocr.probabilities([crop_line])[0]
+        match, confidence = read_plate(probs, self.settings.countries, self.settings.generic, len(rows) == 2)
         if match is None:
             return None
-        confidence *= FIX_PENALTY**match.fixes
         crop = rectify(frame, candidate.quad)
         return PlateRead(match, float(confidence), candidate.quad, crop)
+
+
+def _side_by_side(rows: list[Image]) -> Image:
+    """Two rows' crops on one line (top row first) at one height, a character's gap between them."""
+    height = max(r.shape[0] for r in rows)
+    scaled = [
+        cv2.resize(r, (max(1, round(r.shape[1] * height / r.shape[0])), height), interpolation=cv2.INTER_LINEAR)
+        for r in rows
+    ]
+    gap = np.full((height, height // 2), int(np.percentile(scaled[0], 85)), dtype=np.uint8)
+    line: Image = np.hstack([scaled[0], gap, scaled[1]])
+    return line
+
+
+def read_plate(probs: Probs, countries: Sequence[str], generic: bool, two_row: bool) -> tuple[PlateMatch | None, float]:
+    """The plate a crop's recogniser output reads as, and the confidence; (None, 0.0) when it is none.
+
+    Country grammars decode first (the likeliest text of each layout, see ``decode``); a text the grammar
+    then accepts as read (no fixes) wins with its confidence. In ``generic`` mode a crop no country layout
+    reads confidently is read as the model sees it (greedy) and kept when it looks like a plate."""
+    best: tuple[PlateMatch, float] | None = None
+    if countries:
+        for decoded in sorted(
+            constrained(probs, layouts(tuple(countries), two_row)), key=lambda d: d.confidence, reverse=True
+        ):
+            if not decoded.text:
+                continue
+            match = _validate(decoded.text, decoded.split, countries, two_row)
+            if match is not None:
+                best = (match, decoded.confidence)
+                break
+    if generic and (best is None or best[1] < GENERIC_OVER):
+        text, confidence = best_path(probs, weakest=True)
+        if len(text) < GENERIC_SURE_LENGTH:
+            confidence *= 0.5  # two to four characters are as often a sticker, a badge or half a plate
+        match = match_plate(text, (), True)
+        if match is not None and (best is None or confidence > best[1]):
+            best = (match, confidence)
+    return (None, 0.0) if best is None else best
+
+
+def _validate(text: str, split: int, countries: Sequence[str], two_row: bool) -> PlateMatch | None:
+    """The grammar's verdict on a decoded text: it must fit as read (the decoder already chose every
+    character's class; a fix here would mean the decoder and the grammar disagree)."""
+    match = match_two_rows(text[:split], text[split:], countries) if two_row else match_plate(text, countries)
+    if match is None or match.fixes:
+        return None
+    return match

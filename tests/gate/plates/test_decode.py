@@ -1,0 +1,52 @@
+"""The grammar-constrained CTC decoder on hand-made recogniser outputs (no model needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gate.plates.decode import ALPHABET, best_path, constrained, layouts
+from gate.plates.reader import read_plate
+
+
+def _probs(columns: str, sure: float = 0.96) -> np.ndarray:
+    """A recogniser output: one column per character of ``columns`` ('-' is blank), ``sure`` on it."""
+    probs = np.full((len(columns), 1 + len(ALPHABET)), (1 - sure) / len(ALPHABET), dtype=np.float32)
+    for t, char in enumerate(columns):
+        probs[t, 0 if char == "-" else 1 + ALPHABET.index(char)] = sure
+    normalised: np.ndarray = probs / probs.sum(axis=1, keepdims=True)
+    return normalised
+
+
+def test_best_path_collapses_repeats_between_blanks() -> None:
+    text, confidence = best_path(_probs("--22-2-2--BB-B-B--20--"))
+    assert text == "222BBB20" and confidence > 0.9
+
+
+def test_a_read_the_grammar_agrees_with_keeps_its_confidence() -> None:
+    decoded = constrained(_probs("-1-2-3-A-B-C-0-2-"), layouts(("KZ",), False))
+    best = max(decoded, key=lambda d: d.confidence)
+    assert best.text == "123ABC02" and best.confidence > 0.9
+
+
+def test_a_letter_in_a_digit_place_is_read_as_the_digit_at_a_cost() -> None:
+    probs = _probs("-O-2-3-A-B-C-0-2-")
+    probs[1, 1 + ALPHABET.index("0")] = 0.3  # the model half believes the digit
+    match, confidence = read_plate(probs / probs.sum(axis=1, keepdims=True), ("KZ",), False, False)
+    assert match is not None and match.text == "023ABC02"
+    assert confidence < 0.9
+
+
+def test_a_stray_stroke_lowers_confidence_instead_of_changing_the_text() -> None:
+    match, confidence = read_plate(_probs("-7-7-7-U-Q-K-1-0-2-"), ("KZ",), False, False)
+    assert match is None or confidence < 0.5
+
+
+def test_two_row_layout_reads_back_in_one_line_order() -> None:
+    match, confidence = read_plate(_probs("-1-2-3--A-B-C-0-2-"), ("KZ",), False, True)
+    assert match is not None and match.text == "123ABC02" and confidence > 0.9
+
+
+def test_generic_mode_reads_what_the_model_sees() -> None:
+    match, confidence = read_plate(_probs("-7-A-B-C-1-2-3-"), (), True, False)
+    assert match is not None and match.text == "7ABC123" and confidence > 0.9
+    assert read_plate(_probs("-A-B-C-"), (), True, False)[0] is None  # no digit: not a plate
