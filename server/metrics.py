@@ -130,10 +130,13 @@ def install_metrics(app: FastAPI, metrics: ServerMetrics | None = None) -> Serve
     @app.get(METRICS_PATH, include_in_schema=False)
     def read_metrics(request: Request) -> Response:
         if not metrics.allowed(request):
+            # no credential at all is 401, like every other guarded route; a wrong one is 403
+            credential = "authorization" in request.headers
             return Response(
                 "metrics are for this host or a bearer of QAQPA_METRICS_TOKEN\n",
-                status_code=403,
+                status_code=403 if credential else 401,
                 media_type="text/plain",
+                headers={} if credential else {"WWW-Authenticate": "Bearer"},
             )
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
