@@ -8,6 +8,8 @@ simulator.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,12 @@ def default_pin_factory() -> Any | None:
 
 
 class Actuators:
-    """Relay pulse and lights for a decision. ``show()`` returns at once; the pulse runs in the background."""
+    """Relay pulse and lights for a decision.
+
+    ``show()`` sets the pins at once — that is the relay command the lane's latency budget ends at — and one
+    long-lived thread switches them off when the pulse is over. (gpiozero's ``blink(background=True)`` starts
+    a new thread per call and waits for it to run: milliseconds on a busy Pi, on every decision.)
+    """
 
     def __init__(self, relay: RelaySettings, lights: LightsSettings, pin_factory: Any | None = None) -> None:
         factory = default_pin_factory() if pin_factory is None else pin_factory
@@ -38,17 +45,44 @@ class Actuators:
             self.red = LED(lights.red, pin_factory=factory)
         except (GPIOZeroError, OSError) as err:
             raise GateError(f"cannot set up relay/lights: {err}") from err
+        self._off_at: dict[Any, float] = {}  # device → monotonic time to switch it off
+        self._changed = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._switch_off_when_due, name="gate-actuators", daemon=True)
+        self._thread.start()
 
     def show(self, decision: Decision) -> None:
         """Open the barrier and light green for a granted decision; light red for a refusal."""
-        if decision.granted:
-            self.red.off()
-            self.relay.blink(on_time=self.pulse_s, off_time=0, n=1, background=True)
-            self.green.blink(on_time=self.pulse_s, off_time=0, n=1, background=True)
-        else:
-            self.green.off()
-            self.red.blink(on_time=self.pulse_s, off_time=0, n=1, background=True)
+        with self._changed:
+            due = time.monotonic() + self.pulse_s
+            if decision.granted:
+                self.red.off()
+                self._off_at.pop(self.red, None)
+                self.relay.on()
+                self.green.on()
+                self._off_at[self.relay] = self._off_at[self.green] = due
+            else:
+                self.green.off()
+                self._off_at.pop(self.green, None)
+                self.red.on()
+                self._off_at[self.red] = due
+            self._changed.notify()
+
+    def _switch_off_when_due(self) -> None:
+        with self._changed:
+            while not self._closed:
+                now = time.monotonic()
+                for device, due in list(self._off_at.items()):
+                    if due <= now:
+                        device.off()
+                        del self._off_at[device]
+                wait = min(self._off_at.values(), default=now + 3600) - now
+                self._changed.wait(wait)
 
     def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+        self._thread.join(5.0)
         for device in (self.relay, self.green, self.red):
             device.close()
