@@ -21,6 +21,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 
+from protocol import SyncPage
 from server import Settings, create_app
 from server.accounts import Role, add_user
 
@@ -143,6 +144,24 @@ def world(app: FastAPI, client: TestClient) -> World:
     make_user(app, "manager", Role.MANAGER, PARK)
     make_user(app, "ranger", Role.RANGER, PARK)
     return World(client, admin, login(client, "manager"), login(client, "ranger"), devices[0], devices[1])
+
+
+def sync(world: World, cursor: str = "0", limit: int | None = None, device: dict[str, str] | None = None) -> SyncPage:
+    """One page of the change feed, as the entry gate (or the gate of ``device``) pulls it."""
+    params = {"cursor": cursor} | ({"limit": str(limit)} if limit else {})
+    response = world.client.get("/api/v1/gate/sync", params=params, headers=device or world.entry_device)
+    assert response.status_code == 200, response.text
+    return SyncPage.model_validate_json(response.content)
+
+
+def second_park(world: World) -> dict[str, str]:
+    """Park "charyn" with one entry gate; returns that gate's device headers."""
+    client, admin = world.client, world.admin
+    assert client.post("/api/v1/parks", json={"slug": "charyn", "name": "Charyn"}, headers=admin).status_code == 201
+    gate = {"slug": "north", "name": "North", "direction": "entry"}
+    assert client.post("/api/v1/parks/charyn/gates", json=gate, headers=admin).status_code == 201
+    token = client.post("/api/v1/parks/charyn/gates/north/device", headers=admin).json()["device_token"]
+    return {"Authorization": f"Bearer {token}"}
 
 
 def uuid7(n: int | None = None) -> str:

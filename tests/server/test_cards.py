@@ -6,8 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from protocol import CardRole, SyncPage
-from tests.server.conftest import PARK, World, event
+from protocol import CardRole
+from tests.server.conftest import PARK, World, event, second_park, sync
 
 CARD: dict[str, Any] = {"uid": "0a:1b:2c:3d:4e", "holder": "Aigerim Bekova", "role": "ranger", "parks": [PARK]}
 
@@ -17,23 +17,6 @@ def register(world: World, headers: dict[str, str] | None = None, **overrides: A
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
-
-
-def sync(world: World, cursor: str = "0", limit: int | None = None, device: dict[str, str] | None = None) -> SyncPage:
-    params = {"cursor": cursor} | ({"limit": str(limit)} if limit else {})
-    response = world.client.get("/api/v1/gate/sync", params=params, headers=device or world.entry_device)
-    assert response.status_code == 200, response.text
-    return SyncPage.model_validate_json(response.content)
-
-
-def second_park(world: World) -> dict[str, str]:
-    """Park "charyn" with one entry gate; returns that gate's device headers."""
-    client, admin = world.client, world.admin
-    assert client.post("/api/v1/parks", json={"slug": "charyn", "name": "Charyn"}, headers=admin).status_code == 201
-    gate = {"slug": "north", "name": "North", "direction": "entry"}
-    assert client.post("/api/v1/parks/charyn/gates", json=gate, headers=admin).status_code == 201
-    token = client.post("/api/v1/parks/charyn/gates/north/device", headers=admin).json()["device_token"]
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_register_and_read_a_card(world: World) -> None:
