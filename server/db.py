@@ -181,6 +181,7 @@ events = sa.Table(
     sa.Index("ix_events_park_time", "park_id", "occurred_at"),
 )
 
+
 def _rollup(name: str, time_column: str) -> sa.Table:
     return sa.Table(
         name,
