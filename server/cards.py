@@ -154,6 +154,6 @@ def deactivate_card(conn: Connection, uid: str) -> CardRecord:
     return update_card(conn, uid, active=False)
 
 
-def card_changes_after(conn: Connection, park_id: int, cursor: int, limit: int) -> CardPage:
+def card_changes_after(conn: Connection, park_id: int, cursor: int, limit: int, until: int | None = None) -> CardPage:
     """At most ``limit`` of the park's card rows with change_seq > cursor, oldest change first."""
-    return CARDS.changes_after(conn, park_id, cursor, limit)
+    return CARDS.changes_after(conn, park_id, cursor, limit, until)

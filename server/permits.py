@@ -197,12 +197,13 @@ class ChangePage:
     seqs: list[int] = field(default_factory=list)  # each row's change number, for merging with other kinds
 
 
-def changes_after(conn: Connection, park_id: int, cursor: int, limit: int) -> ChangePage:
+def changes_after(conn: Connection, park_id: int, cursor: int, limit: int, until: int | None = None) -> ChangePage:
     """At most ``limit`` permits with change_seq > cursor, oldest change first.
 
     This is the hot path of a fresh gate's full sync (a million rows): plain Core tuples, no objects.
     One row more than asked for tells whether the page completes the feed. The ``plate`` column is there
     only when a permit of the page has a plate, so a feed of pedestrian permits stays as small as before.
+    ``until`` bounds the change numbers read (see ``server.feed``).
     """
     rows = list(
         conn.execute(
@@ -214,7 +215,11 @@ def changes_after(conn: Connection, park_id: int, cursor: int, limit: int) -> Ch
                 permits.c.plate,
                 permits.c.change_seq,
             )
-            .where(permits.c.park_id == park_id, permits.c.change_seq > cursor)
+            .where(
+                permits.c.park_id == park_id,
+                permits.c.change_seq > cursor,
+                sa.true() if until is None else permits.c.change_seq <= until,
+            )
             .order_by(permits.c.change_seq)
             .limit(limit + 1)
         ).all()

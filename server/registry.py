@@ -229,8 +229,10 @@ class Registry(Generic[Record]):
             conn.execute(self.items.update().where(self.items.c.id == row.id).values(**values))
         return self.get(conn, stored[self.key])
 
-    def changes_after(self, conn: Connection, park_id: int, cursor: int, limit: int) -> CredentialPage:
-        """At most ``limit`` of the park's rows with change_seq > cursor, oldest change first."""
+    def changes_after(
+        self, conn: Connection, park_id: int, cursor: int, limit: int, until: int | None = None
+    ) -> CredentialPage:
+        """At most ``limit`` of the park's rows with cursor < change_seq <= until, oldest change first."""
         items, links = self.items, self.links
         rows = list(
             conn.execute(
@@ -245,7 +247,11 @@ class Registry(Generic[Record]):
                     links.c.change_seq,
                 )
                 .join(items, items.c.id == self._link_owner())
-                .where(links.c.park_id == park_id, links.c.change_seq > cursor)
+                .where(
+                    links.c.park_id == park_id,
+                    links.c.change_seq > cursor,
+                    sa.true() if until is None else links.c.change_seq <= until,
+                )
                 .order_by(links.c.change_seq)
                 .limit(limit + 1)
             ).all()

@@ -152,6 +152,6 @@ def deactivate_pass(conn: Connection, plate: str) -> VehiclePassRecord:
     return update_pass(conn, plate, active=False)
 
 
-def pass_changes_after(conn: Connection, park_id: int, cursor: int, limit: int) -> PassPage:
+def pass_changes_after(conn: Connection, park_id: int, cursor: int, limit: int, until: int | None = None) -> PassPage:
     """At most ``limit`` of the park's vehicle pass rows with change_seq > cursor, oldest change first."""
-    return PASSES.changes_after(conn, park_id, cursor, limit)
+    return PASSES.changes_after(conn, park_id, cursor, limit, until)

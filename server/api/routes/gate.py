@@ -58,7 +58,6 @@ def sync(
     Every page carries the park's settings with the server's current counts, and the whole JWK Set.
     The sync marks the gate as seen, with the outbox depth and readers it reports in ``X-Gate-Status``.
     """
-    record_sync(conn, gate.id, parse_status(x_gate_status), int(time.time()))
     page = feed_after(conn, gate.park_id, _cursor(cursor), limit)
     park = get_park_by_id(conn, gate.park_id)
     inside, today, at = park_counts(conn, park)
@@ -76,6 +75,8 @@ def sync(
     if len(data) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("accept-encoding", "").lower():
         data = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
         headers["Content-Encoding"] = "gzip"
+    # written last: on SQLite the first write takes the database's write lock until the request commits
+    record_sync(conn, gate.id, parse_status(x_gate_status), int(time.time()))
     return Response(data, media_type="application/json", headers=headers)
 
 
