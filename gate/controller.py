@@ -391,6 +391,9 @@ class GateController:
                 self.handle(credential)
             except GateError as err:
                 log.error("decision failed, barrier stays closed: %s", err)
+            except Exception:
+                # a bug on one credential must not end the lane: the barrier stays shut, the next one is decided
+                log.exception("decision failed unexpectedly, barrier stays closed: %r", credential)
 
     def _show_on_reader(self, name: str, granted: bool) -> None:
         for reader in self._readers:

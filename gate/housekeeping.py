@@ -62,4 +62,6 @@ class Housekeeper:
                 self.round()
             except GateError as err:
                 log.error("housekeeping: %s", err)
+            except Exception:
+                log.exception("housekeeping round failed unexpectedly; next round as usual")
             self._stop.wait(self.interval_s)

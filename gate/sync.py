@@ -217,6 +217,12 @@ class SyncLoop:
             except SyncError as err:
                 delay = backoff_delay(self.client.failures)
                 log.warning("sync failed (%d in a row), retry in %.1f s: %s", self.client.failures, delay, err)
+            except Exception:
+                # e.g. the store busy past its timeout: the loop must outlive it and try again later
+                self.client.online = False
+                self.client.failures += 1
+                delay = backoff_delay(self.client.failures)
+                log.exception("sync cycle failed unexpectedly, retry in %.1f s", delay)
             else:
                 if result.uploaded or result.permits:
                     log.info("sync: %d events up, %d permits down", result.uploaded, result.permits)

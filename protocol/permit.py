@@ -21,6 +21,7 @@ COSE_SIGN1_TAG = 18
 ALG_EDDSA = -8
 HDR_ALG, HDR_KID = 1, 4
 PERMIT_ID_BYTES = 10
+MAX_PARTY = 1000  # people on one permit; events count at most this many through a gate at once
 MAX_TOKEN_CHARS = 1024  # a v1 token is ~250 characters; anything far longer is not one of ours
 
 # claim keys
@@ -109,6 +110,8 @@ class Permit:
         assert isinstance(party, list)
         if len(party) != 3 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in party):
             raise MalformedToken("party must be [adults, children, exempt] of non-negative ints")
+        if sum(party) > MAX_PARTY:
+            raise MalformedToken(f"a party has at most {MAX_PARTY} people")
         entries = get(C_ENTRIES, int, "entries per day")
         assert isinstance(entries, int)
         if entries < 0:

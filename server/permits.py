@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from protocol import Permit, SigningKey, encode_token, new_permit_id, permit_id_bytes, permit_id_text
+from protocol.permit import MAX_PARTY
 from server.changes import next_seq
 from server.db import parks, permits
 from server.errors import InvalidInput, NotFound
@@ -75,6 +76,8 @@ def issue_permit(
         raise InvalidInput("valid_until is before valid_from")
     if any(n < 0 for n in party) or sum(party) == 0:
         raise InvalidInput("party is [adults, children, exempt] of non-negative counts, at least one person")
+    if sum(party) > MAX_PARTY:
+        raise InvalidInput(f"a permit is for at most {MAX_PARTY} people")
     if entries_per_day < 0:
         raise InvalidInput("entries_per_day must not be negative (0 = unlimited)")
     if plate is not None:

@@ -177,3 +177,9 @@ def test_rewrapped_genuine_token_is_not_a_permit(key: SigningKey) -> None:
     rewrapped = cbor2.dumps(cbor2.CBORTag(18, [protected, {99: "x"}, payload, signature]))
     with pytest.raises(MalformedToken, match="canonical"):
         verify_token("PK1:" + b45encode(rewrapped), Keyring([key.public]))
+
+
+def test_a_party_larger_than_any_gate_counts_is_malformed(key: SigningKey) -> None:
+    token = encode_token(make_permit(party=(1001, 0, 0)), key)
+    with pytest.raises(MalformedToken, match="at most"):
+        verify_token(token, Keyring([key.public]))

@@ -133,3 +133,11 @@ def test_the_feed_sends_plates_only_when_a_page_has_one(world: World) -> None:
     page = SyncPage.model_validate_json(world.client.get("/api/v1/gate/sync", headers=world.entry_device).content)
     assert page.permits.id == [*walkers, car]
     assert page.permits.plate == [None, None, "123ABC02"]
+
+
+def test_a_party_larger_than_a_gate_can_count_is_refused(world: World) -> None:
+    body = {"park": "altyn", "valid_from": 1_700_000_000, "valid_until": 1_900_000_000, "party": [1001, 0, 0]}
+    before = world.count("permits")
+    response = world.client.post("/api/v1/permits", json=body, headers=world.admin)
+    assert response.status_code == 422 and "at most 1000" in response.text
+    assert world.count("permits") == before
