@@ -393,12 +393,16 @@ class GateStore:
         # events uploaded after the snapshot was counted (or not uploaded yet) are not in the server's numbers
         since = park.counted_at
         with self._lock:
+            # two index seeks joined by UNION ALL: "IS NULL OR > ?" in one WHERE would scan every retained
+            # event on every decision of a park with a capacity
             entries, exits, entries_day = self.conn.execute(
                 "SELECT "
                 " coalesce(sum(CASE WHEN direction = 'entry' THEN people END), 0),"
                 " coalesce(sum(CASE WHEN direction = 'exit' THEN people END), 0),"
                 " coalesce(sum(CASE WHEN direction = 'entry' AND day = ? THEN people END), 0) "
-                "FROM events WHERE granted = 1 AND (uploaded_at IS NULL OR uploaded_at > ?)",
+                "FROM (SELECT direction, people, day FROM events WHERE granted = 1 AND uploaded_at IS NULL"
+                " UNION ALL"
+                " SELECT direction, people, day FROM events WHERE granted = 1 AND uploaded_at > ?)",
                 (day.isoformat(), since),
             ).fetchone()
         snapshot_today = park.entries_today if local_day(park.counted_at, park) == day else 0
