@@ -142,6 +142,7 @@ class GateClock:
         mono = self._mono()
         wall = self._wall()
         with self._lock:
+            first_or_recovering = self.last_good is None or self._problem is not None or self.from_server
             self.server_offset = server_time - wall
             self._anchor = (server_time, mono)
             if abs(server_time - wall) <= self.drift_s:
@@ -150,7 +151,9 @@ class GateClock:
             else:
                 self.from_server = True
             self.last_good = max(self.last_good or 0.0, server_time)
-        self._persist(server_time)
+        # every sync response brings a Date; an fsynced write for each would make decisions wait on the lock
+        if first_or_recovering or self._mono() - self._persisted_at >= PERSIST_EVERY_S:
+            self._persist(server_time)
 
     def note_response(self, response: httpx.Response) -> None:
         """The sync client's hook: a server response's ``Date`` is a good time."""

@@ -366,6 +366,7 @@ class GateController:
                     continue
                 self.frames += 1
                 self.last_frame = frame
+                self.camera_error = None  # a camera that came back is healthy again on the ranger page
                 if self._plate_reader is not None:
                     self._plate_reader.offer(frame)  # hands the frame over; reading happens on the plate thread
                 texts = decode_qr(frame)
