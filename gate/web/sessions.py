@@ -129,7 +129,11 @@ class Sessions:
             return self._new(pending.approved_by)
 
     def card_tapped(self, card: ListedCard | None, at: float) -> bool:
-        """A card was tapped at the gate: a valid ranger card approves the newest waiting login page."""
+        """A card was tapped at the gate: a valid ranger card approves the one login page that is waiting.
+
+        With two pages waiting nobody can tell whose tap it was (someone on the gate's Wi-Fi may be waiting
+        for a ranger's routine tap), so none is approved: the ranger reloads and taps again.
+        """
         if card is None or card.role is not CardRole.RANGER or not card.active:
             return False
         if not card.valid_from <= at <= card.valid_until:
@@ -141,9 +145,9 @@ class Sessions:
                 for k, p in self._pending.items()
                 if p.approved_by is None and now - p.created < CARD_WINDOW_S
             ]
-            if not waiting:
+            if len(waiting) != 1:
                 return False
-            self._pending[max(waiting)[1]].approved_by = card.holder
+            self._pending[waiting[0][1]].approved_by = card.holder
             return True
 
 
