@@ -156,6 +156,11 @@ class SerialCardReader:
             except (serial.SerialException, OSError) as err:
                 self._set(connected=False, last_error=f"{self.port}: {err}")
                 log.warning("reader %s: lost %s: %s", self.name, self.port, err)
+            except Exception as err:
+                # a driver bug must not silently end the reader while its health still says connected:
+                # report it and start over with a fresh session
+                self._set(connected=False, last_error=f"{self.port}: reader failed: {err!r}")
+                log.exception("reader %s: session failed; reopening %s", self.name, self.port)
             finally:
                 port.close()
             self._set(connected=False)
