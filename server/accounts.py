@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import secrets
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -82,6 +84,11 @@ def add_user(conn: Connection, name: str, role: Role, password: str, park_slug: 
     return User(key[0], name, role, park_id)
 
 
+@functools.cache
+def _absent_user_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
 def authenticate(conn: Connection, name: str, password: str) -> User | None:
     """The user if the password matches, else None."""
     row = conn.execute(
@@ -89,7 +96,13 @@ def authenticate(conn: Connection, name: str, password: str) -> User | None:
             users.c.name == name
         )
     ).first()
-    if row is None or len(password) > MAX_PASSWORD_CHARS or not verify_password(row.password_hash, password):
+    if len(password) > MAX_PASSWORD_CHARS:
+        return None
+    if row is None:
+        # as slow as a wrong password, so the answer's timing does not tell which user names exist
+        verify_password(_absent_user_hash(), password)
+        return None
+    if not verify_password(row.password_hash, password):
         return None
     return User(row.id, row.name, Role(row.role), row.park_id)
 

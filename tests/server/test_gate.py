@@ -64,7 +64,14 @@ def test_sync_is_gzipped_when_asked(world: World) -> None:
 
 
 def test_bad_sync_parameters(world: World) -> None:
-    for params in ({"cursor": "abc"}, {"cursor": "-1"}, {"limit": "0"}, {"limit": "200001"}, {"limit": "x"}):
+    for params in (
+        {"cursor": "abc"},
+        {"cursor": "-1"},
+        {"cursor": "²"},
+        {"limit": "0"},
+        {"limit": "200001"},
+        {"limit": "x"},
+    ):
         response = world.client.get("/api/v1/gate/sync", params=params, headers=world.entry_device)
         assert response.status_code == 422, params
 

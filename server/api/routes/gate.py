@@ -34,7 +34,8 @@ GZIP_MIN_BYTES = 1024
 
 
 def _cursor(value: str) -> int:
-    if not value.isdigit() or len(value) > 19:
+    # isascii too: "²".isdigit() is true, and int() would then fail with a 500
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"cursor must be a cursor this server gave, not {value!r}"
         )
