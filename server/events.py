@@ -13,8 +13,7 @@ from sqlalchemy.engine import Connection
 from protocol import EventBatch, EventBatchResult
 from server.db import event_counts, event_days, events
 from server.parks import Gate
-
-LOCAL_OFFSET_S = 5 * 3600  # park-local days: Kazakhstan is on UTC+5 (as server.stats)
+from server.stats import local_day_start
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -109,7 +108,7 @@ def ingest(conn: Connection, gate: Gate, batch: EventBatch, now: int | None = No
             hour = hours[(seconds // 3600 * 3600, *key)]
             hour[0] += 1
             hour[1] += e.people
-            day = days[((seconds + LOCAL_OFFSET_S) // 86400 * 86400 - LOCAL_OFFSET_S, *key)]
+            day = days[(local_day_start(seconds), *key)]
             day[0] += 1
             day[1] += e.people
     for table, column, totals in ((event_counts, "hour", hours), (event_days, "day", days)):

@@ -99,21 +99,25 @@ def gates_panel(conn: Connection, park: Park, now: int) -> list[dict[str, Any]]:
     ]
 
 
-def _entries_by_hour(conn: Connection, park: Park, start: int, end: int) -> dict[int, int]:
-    return {
-        int(hour): int(people)
-        for hour, people in conn.execute(
-            sa.select(event_counts.c.hour, sa.func.sum(event_counts.c.people))
-            .where(
-                event_counts.c.park_id == park.id,
-                event_counts.c.hour >= start,
-                event_counts.c.hour < end,
-                event_counts.c.direction == ENTRY,
-                event_counts.c.reason.in_(ADMITTING),
-            )
-            .group_by(event_counts.c.hour)
+def _entries_by(table: sa.Table, time_column: str, park: Park, start: int, end: int) -> sa.Select[Any]:
+    """People admitted on entry per row of a roll-up (``event_counts`` by hour, ``event_days`` by day)."""
+    at = table.c[time_column]
+    return (
+        sa.select(at, sa.func.sum(table.c.people))
+        .where(
+            table.c.park_id == park.id,
+            at >= start,
+            at < end,
+            table.c.direction == ENTRY,
+            table.c.reason.in_(ADMITTING),
         )
-    }
+        .group_by(at)
+    )
+
+
+def _entries_by_hour(conn: Connection, park: Park, start: int, end: int) -> dict[int, int]:
+    rows = conn.execute(_entries_by(event_counts, "hour", park, start, end))
+    return {int(hour): int(people) for hour, people in rows}
 
 
 def hourly_profile(conn: Connection, park: Park, now: int) -> dict[str, Any]:
@@ -139,20 +143,8 @@ def heatmap(conn: Connection, park: Park, now: int, weeks: int = 12) -> dict[str
 
 
 def _entries_by_day(conn: Connection, park: Park, start: int, end: int) -> dict[int, int]:
-    return {
-        int(day): int(people)
-        for day, people in conn.execute(
-            sa.select(event_days.c.day, sa.func.sum(event_days.c.people))
-            .where(
-                event_days.c.park_id == park.id,
-                event_days.c.day >= start,
-                event_days.c.day < end,
-                event_days.c.direction == ENTRY,
-                event_days.c.reason.in_(ADMITTING),
-            )
-            .group_by(event_days.c.day)
-        )
-    }
+    rows = conn.execute(_entries_by(event_days, "day", park, start, end))
+    return {int(day): int(people) for day, people in rows}
 
 
 def _change(now: int, before: int) -> float | None:
