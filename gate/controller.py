@@ -56,6 +56,7 @@ Listener = Callable[[Decision, GateEvent], None]
 FRAME_TIMEOUT_S = 0.2
 QUEUE_TIMEOUT_S = 0.2
 NO_READ_KEEP = 50  # no-read crops kept on disk for the ranger; older ones are deleted
+PLATE_CROPS_KEEP = 16  # accepted plates' crops kept in memory for the ranger page's feed
 MAX_NOTE_CHARS = 500  # GateEvent.note
 MAX_MANUAL_PEOPLE = 1000  # GateEvent.people
 
@@ -132,6 +133,7 @@ class GateController:
         self._plate_debounce = Debouncer(config.gate.debounce_s)
         self._plate_lock = threading.Lock()
         self._recent_plate: tuple[str, float] | None = None  # (plate, monotonic time it was accepted)
+        self._plate_crops: dict[str, Frame] = {}  # plate → the crop it was last accepted from
         self.last_no_read: dict[str, Any] | None = None
         self.plates_dropped = 0
         self._handle_lock = threading.Lock()  # the decision thread and manual opens decide one at a time
@@ -227,6 +229,11 @@ class GateController:
             return
         with self._plate_lock:
             self._recent_plate = (result.plate, now)
+            if result.crop is not None:
+                self._plate_crops.pop(result.plate, None)  # re-inserted as the newest
+                self._plate_crops[result.plate] = result.crop
+                while len(self._plate_crops) > PLATE_CROPS_KEEP:
+                    del self._plate_crops[next(iter(self._plate_crops))]
             if not self._plate_debounce.fresh(result.plate, now):
                 return
         try:
@@ -256,6 +263,11 @@ class GateController:
             "confidence": result.confidence,
         }
         log.info("plate no-read: the vehicle waits for the ranger (crop %s)", path)
+
+    def plate_crop(self, plate: str) -> Frame | None:
+        """The image ``plate`` was last accepted from, for the ranger page (the newest ``PLATE_CROPS_KEEP``)."""
+        with self._plate_lock:
+            return self._plate_crops.get(plate)
 
     def recent_plate(self) -> str | None:
         """The plate accepted within ``[plates] qr_window_s``: the car at the barrier, if any."""

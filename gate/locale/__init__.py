@@ -14,7 +14,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 from gate.errors import GateError
-from protocol import Reason
+from protocol import CardRole, Reason
 
 LANGUAGES = ("kk", "ru", "en")
 DEFAULT_LANGUAGE = "kk"
@@ -38,6 +38,14 @@ REASON_TEXTS: dict[Reason, str] = {
     Reason.UNKNOWN_PLATE: "Unknown plate",
     Reason.PLATE_MISMATCH: "Permit is for another vehicle",
     Reason.MANUAL: "Opened by a ranger",
+}
+
+# English card role names (protocol.CardRole): who a tapped card belongs to, on the ranger page's feed
+ROLE_TEXTS: dict[CardRole, str] = {
+    CardRole.RANGER: "Ranger",
+    CardRole.STAFF: "Staff",
+    CardRole.GUIDE: "Guide",
+    CardRole.RESIDENT: "Resident",
 }
 
 
@@ -68,6 +76,11 @@ def translator(lang: str) -> Callable[[str], str]:
 def reason_text(reason: Reason, lang: str) -> str:
     """The reason code's text for people, in ``lang``."""
     return translator(lang)(REASON_TEXTS[reason])
+
+
+def role_text(role: CardRole, lang: str) -> str:
+    """A card role's name for people, in ``lang``."""
+    return translator(lang)(ROLE_TEXTS[role])
 
 
 def pick_language(accept_language: str | None, chosen: str | None = None) -> str:

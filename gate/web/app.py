@@ -7,6 +7,7 @@ it works with no network to the server. Every text a ranger reads comes from gat
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -23,10 +24,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from gate.controller import GateController
 from gate.decision import local_day, park_zone
+from gate.disk import DiskFullError
 from gate.errors import GateError
-from gate.locale import LANGUAGES, pick_language, reason_text, translator
+from gate.locale import LANGUAGES, pick_language, reason_text, role_text, translator
 from gate.web.feed import Feed
 from gate.web.sessions import Session, Sessions, SignInError, feed_card_login
+from protocol import CardRole
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "qaqpa_ranger"
 PENDING_COOKIE = "qaqpa_login"
@@ -34,6 +39,7 @@ LANG_COOKIE = "qaqpa_lang"
 FEED_WAIT_S = 10.0  # an SSE comment keeps the stream (and proxies) alive this often
 FEED_HISTORY = 20
 JPEG_QUALITY = 70
+PREVIEW_WIDTH = 640  # the camera preview is scaled down: a phone on the gate's Wi-Fi fetches it every 2 s
 
 _env = Environment(loader=PackageLoader("gate.web", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -59,6 +65,7 @@ def create_app(controller: GateController, pin_hash: str = "", session_hours: fl
     feed = Feed(
         holder=lambda uid: None if (card := controller.store.lookup_card(uid)) is None else card.holder,
         on_item=feed_card_login(sessions, controller.store.lookup_card),
+        crop=controller.plate_crop,
     )
     controller.add_listener(feed)
     app = FastAPI(title="Qaqpa ranger page", docs_url=None, redoc_url=None, openapi_url=None)
@@ -84,19 +91,26 @@ def create_app(controller: GateController, pin_hash: str = "", session_hours: fl
 
     def status_view() -> dict[str, Any]:
         status = controller.status()
-        now = controller.clock.read().at
+        now = status["clock"]["now"]
         status["today"] = controller.store.day_counts(local_day(now, controller.store.park()))
+        last_sync = status["last_sync_at"]
+        # the sync is stamped with the system clock, which may be the wrong one (a Pi without RTC at 1970 whose
+        # time came back from the server): shown on the gate's own time line, as long ago as it really was
         status["last_sync_text"] = (
-            None if status["last_sync_at"] is None else local_time(status["last_sync_at"], "%Y-%m-%d %H:%M")
+            None if last_sync is None else local_time(last_sync + now - time.time(), "%Y-%m-%d %H:%M")
         )
         status["clock_text"] = local_time(now, "%Y-%m-%d %H:%M:%S")
-        status["has_camera"] = controller.last_frame is not None
         return status
 
     def item_view(item: dict[str, Any], lang: str) -> dict[str, Any]:
         view = dict(item)
         view["reason_text"] = reason_text(item["reason"], lang)
         view["time"] = local_time(item["at"])
+        card = item["card"]
+        if card is not None and card["role"] is not None:
+            view["role_text"] = role_text(CardRole(card["role"]), lang)
+        if item["has_crop"]:
+            view["crop_url"] = f"/plate/{feed.mark(item['seq'])}.jpg"
         permit = item["permit"]
         if permit is not None:
             view["valid"] = (
@@ -153,10 +167,25 @@ def create_app(controller: GateController, pin_hash: str = "", session_hours: fl
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request, session: SessionDep) -> Response:
+        return render_index(request, session, done=request.query_params.get("done"))
+
+    def render_index(request: Request, session: Session, status: int = 200, **context: Any) -> HTMLResponse:
         lang = _lang(request)
-        items = [item_view(item, lang) for item in reversed(feed.latest(FEED_HISTORY))]
-        done = request.query_params.get("done")
-        return render(request, "index.html", s=status_view(), items=items, csrf=session.csrf, done=done, by=session.by)
+        latest = feed.latest(FEED_HISTORY)
+        # the page's stream continues after the newest item it shows, so none decided meanwhile is missed
+        after = feed.mark(latest[-1]["seq"] if latest else 0)
+        items = [item_view(item, lang) for item in reversed(latest)]
+        return render(
+            request,
+            "index.html",
+            status,
+            s=status_view(),
+            items=items,
+            after=after,
+            csrf=session.csrf,
+            by=session.by,
+            **context,
+        )
 
     @app.get("/status", response_class=HTMLResponse)
     def status_fragment(request: Request, session: SessionDep) -> Response:
@@ -169,8 +198,7 @@ def create_app(controller: GateController, pin_hash: str = "", session_hours: fl
     @app.get("/events")
     async def events(request: Request, session: SessionDep) -> StreamingResponse:
         lang = _lang(request)
-        last = request.headers.get("last-event-id") or request.query_params.get("after")
-        seq = int(last) if last and last.isdigit() else (feed.latest(1)[0]["seq"] if feed.latest(1) else 0)
+        seq = feed.position(request.headers.get("last-event-id") or request.query_params.get("after"))
         template = _env.get_template("item.html")
         _ = translator(lang)
 
@@ -187,7 +215,7 @@ def create_app(controller: GateController, pin_hash: str = "", session_hours: fl
                 for item in items:
                     seq = item["seq"]
                     html = template.render(i=item_view(item, lang), _=_).replace("\n", "")
-                    yield f"id: {seq}\nevent: decision\ndata: {html}\n\n"
+                    yield f"id: {feed.mark(seq)}\nevent: decision\ndata: {html}\n\n"
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
@@ -196,10 +224,19 @@ def create_app(controller: GateController, pin_hash: str = "", session_hours: fl
         frame = controller.last_frame
         if frame is None:
             raise HTTPException(404, "no frame yet")
-        ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        if not ok:
-            raise HTTPException(500, "frame could not be encoded")
-        return Response(jpeg.tobytes(), media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+        width = frame.shape[1]
+        if width <= PREVIEW_WIDTH:
+            return _jpeg(frame)
+        height = round(frame.shape[0] * PREVIEW_WIDTH / width)
+        return _jpeg(cv2.resize(frame, (PREVIEW_WIDTH, height), interpolation=cv2.INTER_AREA))
+
+    @app.get("/plate/{mark}.jpg")
+    def plate_crop(mark: str, session: SessionDep) -> Response:
+        seq = feed.position(mark)
+        crop = feed.crop(seq) if seq and feed.mark(seq) == mark else None
+        if crop is None:
+            raise HTTPException(404, "no plate crop for this decision")
+        return _jpeg(crop)
 
     @app.get("/no-read.png")
     def no_read(session: SessionDep) -> Response:
@@ -223,20 +260,24 @@ def create_app(controller: GateController, pin_hash: str = "", session_hours: fl
             raise HTTPException(403, "bad form token")
         _ = translator(_lang(request))
         if not reason.strip():
-            return _open_failed(request, session, _("A reason is required"), 400)
+            return render_index(request, session, 400, error=_("A reason is required"))
         try:
             controller.manual_open(reason, note or None, people=people, plate=plate.strip().upper() or None)
+        except DiskFullError as err:
+            log.error("manual open not recorded: %s", err)
+            message = _("Disk full: decisions are not recorded and the barrier stays closed")
+            return render_index(request, session, 503, error=message)
         except GateError as err:
-            # nothing recorded, so the barrier did not move (a full disk, a too long reason)
-            message = _("Not recorded: the barrier stays closed") + f" ({err})"
-            return _open_failed(request, session, message, 503)
+            # nothing recorded, so the barrier did not move; the log has the details
+            log.error("manual open not recorded: %s", err)
+            return render_index(request, session, 400, error=_("Not recorded: the barrier stays closed"))
         return RedirectResponse(f"/?done=opened&t={int(time.time())}", 303)
 
-    def _open_failed(request: Request, session: Session, message: str, status: int) -> Response:
-        lang = _lang(request)
-        items = [item_view(item, lang) for item in reversed(feed.latest(FEED_HISTORY))]
-        return render(
-            request, "index.html", status, s=status_view(), items=items, csrf=session.csrf, error=message, by=session.by
-        )
-
     return app
+
+
+def _jpeg(image: Any) -> Response:
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise HTTPException(500, "image could not be encoded")
+    return Response(jpeg.tobytes(), media_type="image/jpeg", headers={"Cache-Control": "no-store"})

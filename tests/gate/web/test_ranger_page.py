@@ -15,10 +15,12 @@ from gpiozero.pins.mock import MockFactory
 
 from gate.config import GateConfig, GateSettings, RangerSettings, RelaySettings, ServerSettings
 from gate.controller import GateController
-from gate.credentials import CardCredential, QrCredential
+from gate.credentials import CardCredential, PlateCredential, QrCredential
 from gate.frames import QueueFrameSource
+from gate.plates.reader import PlateResult
 from gate.store import GateStore
 from gate.web import RangerServer, create_app
+from gate.web.feed import Feed
 from gate.web.sessions import hash_pin
 from protocol import CardColumns, CardRole, Direction, ParkSettings, Reason, SigningKey, SyncPage, encode_token
 from tests.gate.server_double import DEVICE_TOKEN, GateApi
@@ -187,3 +189,28 @@ def test_the_live_feed_streams_decisions_over_a_real_server(
             assert permit.id_text in data and "2+1+0" in data and "granted" in data
     finally:
         server.stop()
+
+
+def test_a_plate_decision_shows_the_crop_it_was_read_from(controller: GateController, pin_hash: str) -> None:
+    client = TestClient(create_app(controller, pin_hash))
+    _signed_in(client)
+    crop = np.full((40, 160, 3), 200, dtype=np.uint8)
+    controller._on_plate(PlateResult("777ABE01", "KZ", "kz_2012", 0.91, crop, 2))  # what the plate reader hands over
+    decision = controller.handle(PlateCredential("777ABE01", 0.91, "KZ"))
+    assert decision.reason is Reason.UNKNOWN_PLATE
+    match = re.search(r'<img src="(/plate/([0-9a-f]+)-(\d+)\.jpg)"', client.get("/").text)
+    assert match, "no plate crop in the feed"
+    jpeg = client.get(match.group(1))
+    assert jpeg.status_code == 200 and jpeg.content[:2] == b"\xff\xd8"
+    assert client.get(f"/plate/00000000-{match.group(3)}.jpg").status_code == 404  # another run of the gate
+    assert client.get("/plate/x.jpg").status_code == 404
+
+
+def test_a_page_from_before_a_gate_restart_gets_the_new_feed_from_its_start() -> None:
+    feed = Feed()
+    assert feed.position(None) == 0 and feed.position(feed.mark(7)) == 7
+    restarted = Feed()
+    assert restarted.epoch != feed.epoch
+    assert restarted.position(feed.mark(7)) == 0  # not "after 7": the new run counts from 1 again
+    for mark in ("7", "-", f"{restarted.epoch}-x", f"{restarted.epoch}-\u0663"):
+        assert restarted.position(mark) == 0
