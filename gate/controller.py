@@ -106,6 +106,7 @@ class GateController:
             direction=config.gate.direction,
             clock_skew_s=config.gate.clock_skew_s,
             passback_timeout_s=config.gate.passback_timeout_s,
+            vehicle_window_s=0.0 if config.plates is None else config.plates.qr_window_s,
         )
         self._view = self.store.view(self.policy)
         self._frames = frame_source
@@ -432,6 +433,10 @@ class GateController:
         self._view.refresh()
         reading = self.clock.read()  # a jumped wall clock is replaced by its monotonic estimate, and flagged
         decision = decide(credential, self._view, reading.at)
+        if decision.repeat:
+            # the car's plate and its QR are one passage: the first of them was recorded and opened
+            log.info("%s: %s", credential.kind.value, decision.detail)
+            return decision
         flags = [*(() if self.sync.online else (FLAG_OFFLINE,)), *((FLAG_CLOCK_SUSPECT,) if reading.suspect else ())]
         event = make_event(decision, flags)
         self.disk.record(self.store, decision, event)  # committed before the barrier moves; full disk: stays shut

@@ -6,6 +6,7 @@ hypothesis drive every path, and lets the store write the decision before the re
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
@@ -31,13 +32,13 @@ from protocol.plates import normalize_plate
 # Kazakhstan has been on UTC+5 everywhere since 2024-03-01; used when the tz database lacks the park's zone
 FALLBACK_TZ = timezone(timedelta(hours=5), "UTC+05")
 FLAG_UNLISTED = "unlisted"
-# People counted for a car admitted by its plate alone. The sync feed carries a permit's validity and plate
-# but not its party, so a plate-only admission counts the driver; the permit's QR, shown at a pedestrian
-# lane or the vehicle lane, counts the whole party. Vehicle passes are passes of one vehicle and its driver.
+# People counted for a vehicle pass (one vehicle and its driver), and for a permit by its plate when the
+# feed did not say its party (an older server); a vehicle permit's plate otherwise counts its whole party.
 PLATE_PEOPLE = 1
 # When several listed permits or a pass fit a plate and none admits, the refusal people most need to hear
 _PLATE_REFUSAL_ORDER = (
     Reason.CAPACITY_FULL,
+    Reason.ENTRIES_USED,
     Reason.ALREADY_INSIDE,
     Reason.REVOKED,
     Reason.NOT_YET_VALID,
@@ -53,6 +54,9 @@ class Policy:
     direction: Direction
     clock_skew_s: int = 300
     passback_timeout_s: int = 43200
+    # a vehicle lane's [plates] qr_window_s: a car's permit (or pass) that went through this recently by its
+    # plate or its QR, seen again by the other, is the same car at the barrier, not a second entry or exit
+    vehicle_window_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,12 @@ class ListedPlatePermit:
     valid_from: int
     valid_until: int
     revoked: bool
+    people: int | None = None  # the party's size; None when the feed did not say (count PLATE_PEOPLE)
+    entries_per_day: int = 0  # 0 = unlimited
+
+    @property
+    def party(self) -> int:
+        return PLATE_PEOPLE if self.people is None else self.people
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,19 @@ class Usage:
     inside: bool = False
     last_entry_at: int | None = None  # unix seconds
     entries_today: int = 0
+    last_exit_at: int | None = None  # unix seconds
+
+    def passed_just_now(self, direction: Direction, now: float, window_s: float) -> bool:
+        """Whether the last pass in ``direction`` is under ``window_s`` old (the same car at the barrier)."""
+        if direction is Direction.ENTRY:
+            at, where = self.last_entry_at, self.inside
+        else:
+            at, where = self.last_exit_at, not self.inside
+        return window_s > 0 and where and at is not None and 0 <= now - at <= window_s
+
+    def blocks_entry(self, now: float, passback_timeout_s: int) -> bool:
+        """Anti-passback: inside since an entry less than ``passback_timeout_s`` ago."""
+        return self.inside and self.last_entry_at is not None and now - self.last_entry_at < passback_timeout_s
 
 
 class LocalState(Protocol):
@@ -166,6 +189,9 @@ class Decision:
     vehicle_class: str | None = None  # the vehicle pass's class, when a pass decided
     pass_plate: str | None = None  # the plate whose vehicle pass admitted (its anti-passback is updated)
     note: str | None = None  # a ranger's reason for a manual open
+    # the car went through moments ago on this permit or pass by its other credential (its plate, or its
+    # QR): the same entry or exit seen twice, so nothing is recorded, counted or opened again
+    repeat: bool = False
 
     @property
     def permit_id(self) -> bytes | None:
@@ -244,11 +270,18 @@ def decide(credential: Credential, state: LocalState, now: float) -> Decision:
     def refuse_permit(reason: Reason, detail: str) -> Decision:
         return Decision(reason, False, policy.direction, credential.kind, now, day, permit, detail=detail, plate=plate)
 
+    def same_car(usage: Usage) -> Decision | None:
+        # the car's plate let it through on this permit moments ago: its QR now is that same passage
+        if not own_car or not usage.passed_just_now(policy.direction, now, policy.vehicle_window_s):
+            return None
+        return dataclasses.replace(grant(f"{plate} already let through on this permit"), people=0, repeat=True)
+
+    read = None if credential.plate is None else normalize_plate(credential.plate)
+    own_car = bool(read) and permit.plate is not None and normalize_plate(permit.plate) == read
     if policy.direction is Direction.EXIT:
         # never trap a visitor inside: any genuine permit of this park lets its holder out
-        return grant(f"exit of {permit.people}")
-    read = None if credential.plate is None else normalize_plate(credential.plate)
-    if read and permit.plate is not None and normalize_plate(permit.plate) != read:
+        return same_car(state.usage(permit.id, day)) or grant(f"exit of {permit.people}")
+    if read and permit.plate is not None and not own_car:
         # a vehicle permit shown in another car; a permit without a plate (a passenger's) is not checked
         return refuse_permit(Reason.PLATE_MISMATCH, f"permit is for {permit.plate}, the car is {read}")
 
@@ -260,17 +293,30 @@ def decide(credential: Credential, state: LocalState, now: float) -> Decision:
     if listed is not None and listed.revoked:
         return refuse_permit(Reason.REVOKED, "permit revoked")
     usage = state.usage(permit.id, day)
-    if usage.inside and usage.last_entry_at is not None and now - usage.last_entry_at < policy.passback_timeout_s:
+    repeat = same_car(usage)
+    if repeat is not None:
+        return repeat
+    if usage.blocks_entry(now, policy.passback_timeout_s):
         return refuse_permit(Reason.ALREADY_INSIDE, f"entered at {usage.last_entry_at} and has not left")
     if permit.entries_per_day > 0 and usage.entries_today >= permit.entries_per_day:
         return refuse_permit(Reason.ENTRIES_USED, f"{usage.entries_today} of {permit.entries_per_day} entries used")
-    if park is not None and (park.capacity or park.daily_quota):
-        inside, entries_today = state.occupancy(day)
-        if park.capacity and inside + permit.people > park.capacity:
-            return refuse_permit(Reason.CAPACITY_FULL, f"{inside} inside, capacity {park.capacity}")
-        if park.daily_quota and entries_today + permit.people > park.daily_quota:
-            return refuse_permit(Reason.CAPACITY_FULL, f"{entries_today} entered today, quota {park.daily_quota}")
+    full = no_room(state, day, permit.people)
+    if full is not None:
+        return refuse_permit(Reason.CAPACITY_FULL, full)
     return grant(f"entry of {permit.people}")
+
+
+def no_room(state: LocalState, day: date, people: int) -> str | None:
+    """Why ``people`` more would overfill the park (people at one time, or entries today), or None."""
+    park = state.park
+    if not people or park is None or not (park.capacity or park.daily_quota):
+        return None
+    inside, entries_today = state.occupancy(day)
+    if park.capacity and inside + people > park.capacity:
+        return f"{inside} inside, capacity {park.capacity}"
+    if park.daily_quota and entries_today + people > park.daily_quota:
+        return f"{entries_today} entered today, quota {park.daily_quota}"
+    return None
 
 
 def _decide_card(credential: CardCredential, state: LocalState, now: float, day: date) -> Decision:
@@ -319,24 +365,21 @@ def _decide_card(credential: CardCredential, state: LocalState, now: float, day:
     if now > card.valid_until + skew:
         return decision(Reason.EXPIRED, f"card valid until {card.valid_until}", card)
     usage = state.card_usage(uid, day)
-    if usage.inside and usage.last_entry_at is not None and now - usage.last_entry_at < policy.passback_timeout_s:
+    if usage.blocks_entry(now, policy.passback_timeout_s):
         return decision(Reason.ALREADY_INSIDE, f"card entered at {usage.last_entry_at} and has not left", card)
-    park = state.park
-    if people and park is not None and (park.capacity or park.daily_quota):
-        inside, entries_today = state.occupancy(day)
-        if park.capacity and inside + people > park.capacity:
-            return decision(Reason.CAPACITY_FULL, f"{inside} inside, capacity {park.capacity}", card)
-        if park.daily_quota and entries_today + people > park.daily_quota:
-            return decision(Reason.CAPACITY_FULL, f"{entries_today} entered today, quota {park.daily_quota}", card)
+    full = no_room(state, day, people)
+    if full is not None:
+        return decision(Reason.CAPACITY_FULL, full, card)
     return decision(Reason.GRANTED, f"entry of {card.role.value} card {uid}", card, people)
 
 
 def _decide_plate(credential: PlateCredential, state: LocalState, now: float, day: date) -> Decision:
     """A plate at a vehicle lane: a valid listed permit of that plate, else an active vehicle pass, admits.
 
-    A permit is held to the same rules as its QR (validity with skew, revocation, anti-passback, capacity)
-    except entries per day, which the gate learns only from the token. An unknown plate is ``unknown_plate``:
-    the barrier stays closed and the ranger decides (``GateController.manual_open``).
+    A permit is held to the same rules as its QR (validity with skew, revocation, anti-passback, entries
+    per day, capacity) and counts its party; a pass counts its driver. A car that went through on a permit
+    or pass moments ago by its QR (``Policy.vehicle_window_s``) is that same passage: ``repeat``. An unknown
+    plate is ``unknown_plate``: the barrier stays closed and the ranger decides (``GateController.manual_open``).
     """
     policy = state.policy
     plate = normalize_plate(credential.plate)
@@ -345,9 +388,13 @@ def _decide_plate(credential: PlateCredential, state: LocalState, now: float, da
     def decision(
         reason: Reason,
         detail: str,
-        permit_id: bytes | None = None,
+        permit: ListedPlatePermit | None = None,
         vehicle_pass: ListedVehiclePass | None = None,
+        repeat: bool = False,
     ) -> Decision:
+        people = 0
+        if reason.admits and not repeat:
+            people = PLATE_PEOPLE if permit is None else permit.party
         return Decision(
             reason,
             reason.admits,
@@ -355,62 +402,63 @@ def _decide_plate(credential: PlateCredential, state: LocalState, now: float, da
             credential.kind,
             now,
             day,
-            people=PLATE_PEOPLE if reason.admits else 0,
+            people=people,
             detail=detail,
             plate=plate or credential.plate,
-            plate_permit_id=permit_id,
+            plate_permit_id=None if permit is None else permit.id,
             vehicle_class=None if vehicle_pass is None else vehicle_pass.vehicle_class,
             pass_plate=plate if vehicle_pass is not None and reason.admits else None,
+            repeat=repeat,
         )
 
     if not plate:
         return decision(Reason.UNKNOWN_PLATE, f"{credential.plate!r} is not a plate")
     permits = sorted(state.plate_permits(plate), key=lambda p: (p.valid_from, p.id))
     vehicle_pass = state.vehicle_pass(plate)
+    window = policy.vehicle_window_s
     if policy.direction is Direction.EXIT:
-        # never trap anyone inside: a car the park ever listed drives out; prefer the permit it came in on
-        inside = [p for p in permits if state.usage(p.id, day).inside]
-        if inside or permits:
-            return decision(Reason.GRANTED, f"exit of {plate}", permit_id=(inside or permits)[0].id)
+        # never trap anyone inside: a car the park ever listed drives out, on whichever it came in on
+        usages = [(p, state.usage(p.id, day)) for p in permits]
+        for permit, usage in usages:
+            if usage.passed_just_now(Direction.EXIT, now, window):
+                return decision(Reason.GRANTED, f"{plate} already let out", permit, repeat=True)
+        pass_usage = None if vehicle_pass is None else state.plate_usage(plate, day)
+        if pass_usage is not None and pass_usage.passed_just_now(Direction.EXIT, now, window):
+            return decision(Reason.GRANTED, f"{plate} already let out", vehicle_pass=vehicle_pass, repeat=True)
+        inside = [p for p, usage in usages if usage.inside]
+        if inside:
+            return decision(Reason.GRANTED, f"exit of {plate}", inside[0])
+        if pass_usage is not None and pass_usage.inside:
+            return decision(Reason.GRANTED, f"exit of {plate} by its pass", vehicle_pass=vehicle_pass)
+        if permits:
+            return decision(Reason.GRANTED, f"exit of {plate}", permits[0])
         if vehicle_pass is not None:
             return decision(Reason.GRANTED, f"exit of {plate} by its pass", vehicle_pass=vehicle_pass)
         return decision(Reason.UNKNOWN_PLATE, f"plate {plate} has no permit or pass")
 
-    park = state.park
-
-    def room() -> str | None:
-        if park is None or not (park.capacity or park.daily_quota):
-            return None
-        inside_now, entries_today = state.occupancy(day)
-        if park.capacity and inside_now + PLATE_PEOPLE > park.capacity:
-            return f"{inside_now} inside, capacity {park.capacity}"
-        if park.daily_quota and entries_today + PLATE_PEOPLE > park.daily_quota:
-            return f"{entries_today} entered today, quota {park.daily_quota}"
-        return None
-
     refusals: list[Decision] = []
     for permit in permits:
         if permit.revoked:
-            refusals.append(decision(Reason.REVOKED, f"permit of {plate} revoked", permit.id))
+            refusals.append(decision(Reason.REVOKED, f"permit of {plate} revoked", permit))
         elif now < permit.valid_from - skew:
-            refusals.append(
-                decision(Reason.NOT_YET_VALID, f"permit of {plate} valid from {permit.valid_from}", permit.id)
-            )
+            refusals.append(decision(Reason.NOT_YET_VALID, f"permit of {plate} valid from {permit.valid_from}", permit))
         elif now > permit.valid_until + skew:
-            refusals.append(decision(Reason.EXPIRED, f"permit of {plate} valid until {permit.valid_until}", permit.id))
+            refusals.append(decision(Reason.EXPIRED, f"permit of {plate} valid until {permit.valid_until}", permit))
         else:
             usage = state.usage(permit.id, day)
-            if (
-                usage.inside
-                and usage.last_entry_at is not None
-                and now - usage.last_entry_at < policy.passback_timeout_s
-            ):
-                refusals.append(decision(Reason.ALREADY_INSIDE, f"{plate} entered at {usage.last_entry_at}", permit.id))
+            if usage.passed_just_now(Direction.ENTRY, now, window):
+                return decision(Reason.GRANTED, f"{plate} already let in on this permit", permit, repeat=True)
+            if usage.blocks_entry(now, policy.passback_timeout_s):
+                refusals.append(decision(Reason.ALREADY_INSIDE, f"{plate} entered at {usage.last_entry_at}", permit))
                 continue
-            full = room()
+            if permit.entries_per_day and usage.entries_today >= permit.entries_per_day:
+                detail = f"{plate}: {usage.entries_today} of {permit.entries_per_day} entries used"
+                refusals.append(decision(Reason.ENTRIES_USED, detail, permit))
+                continue
+            full = no_room(state, day, permit.party)
             if full is not None:
-                return decision(Reason.CAPACITY_FULL, full, permit.id)
-            return decision(Reason.GRANTED, f"entry of {plate} by its permit", permit.id)
+                return decision(Reason.CAPACITY_FULL, full, permit)
+            return decision(Reason.GRANTED, f"entry of {plate} by its permit", permit)
     if vehicle_pass is not None:
         if not vehicle_pass.active:
             refusals.append(decision(Reason.REVOKED, f"pass of {plate} deactivated", vehicle_pass=vehicle_pass))
@@ -422,15 +470,14 @@ def _decide_plate(credential: PlateCredential, state: LocalState, now: float, da
             refusals.append(decision(Reason.EXPIRED, detail, vehicle_pass=vehicle_pass))
         else:
             usage = state.plate_usage(plate, day)
-            if (
-                usage.inside
-                and usage.last_entry_at is not None
-                and now - usage.last_entry_at < policy.passback_timeout_s
-            ):
+            if usage.passed_just_now(Direction.ENTRY, now, window):
+                detail = f"{plate} already let in by its pass"
+                return decision(Reason.GRANTED, detail, vehicle_pass=vehicle_pass, repeat=True)
+            if usage.blocks_entry(now, policy.passback_timeout_s):
                 detail = f"{plate} entered at {usage.last_entry_at} by its pass"
                 refusals.append(decision(Reason.ALREADY_INSIDE, detail, vehicle_pass=vehicle_pass))
             else:
-                full = room()
+                full = no_room(state, day, PLATE_PEOPLE)
                 if full is not None:
                     return decision(Reason.CAPACITY_FULL, full, vehicle_pass=vehicle_pass)
                 return decision(Reason.GRANTED, f"entry of {plate} by its pass", vehicle_pass=vehicle_pass)

@@ -138,4 +138,14 @@ def m004_meta(db: Database) -> None:
     db.execute("CREATE INDEX events_day ON events (day)")
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_cards, m003_vehicles, m004_meta]
+def m005_plate_party(db: Database) -> None:
+    # a vehicle permit's party and entries per day, so a car admitted by its plate alone counts its people
+    # and keeps to its entries as its QR would; NULL: the feed did not say (an older server), count the driver
+    db.execute("ALTER TABLE permits ADD COLUMN people INTEGER")
+    db.execute("ALTER TABLE permits ADD COLUMN entries_per_day INTEGER")
+    # a gate that already holds vehicle permits pulls its list again to learn their parties (upserts are
+    # idempotent, so a full sync only refreshes rows)
+    db.execute("UPDATE sync_state SET cursor = NULL WHERE EXISTS (SELECT 1 FROM permits WHERE plate IS NOT NULL)")
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_cards, m003_vehicles, m004_meta, m005_plate_party]

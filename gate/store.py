@@ -45,7 +45,10 @@ _PERMIT_ID_CHARS = 16
 _PERMIT_ID_BYTES = 10
 
 # a page carries every column of a changed permit, so replacing the row is an upsert (and cheaper than ON CONFLICT)
-_UPSERT_PERMIT = "INSERT OR REPLACE INTO permits (id, valid_from, valid_until, revoked, plate) VALUES (?, ?, ?, ?, ?)"
+_UPSERT_PERMIT = (
+    "INSERT OR REPLACE INTO permits (id, valid_from, valid_until, revoked, plate, people, entries_per_day) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 _ENTRY_USAGE = (
     "INSERT INTO usage (permit_id, inside, last_entry_at, day, entries_today) VALUES (?, 1, ?, ?, 1) "
     "ON CONFLICT (permit_id) DO UPDATE SET inside = 1, last_entry_at = excluded.last_entry_at, "
@@ -303,14 +306,18 @@ class GateStore:
             ).fetchone()
         return None if row is None else ListedPermit(row[0], row[1], bool(row[2]))
 
-    def usage(self, permit_id: bytes, day: date) -> Usage:
+    def _usage(self, table: str, key: str, value: bytes | str, day: date) -> Usage:
         with self._lock:
             row = self.conn.execute(
-                "SELECT inside, last_entry_at, day, entries_today FROM usage WHERE permit_id = ?", (permit_id,)
+                f"SELECT inside, last_entry_at, day, entries_today, last_exit_at FROM {table} WHERE {key} = ?",
+                (value,),
             ).fetchone()
         if row is None:
             return Usage()
-        return Usage(bool(row[0]), row[1], row[3] if row[2] == day.isoformat() else 0)
+        return Usage(bool(row[0]), row[1], row[3] if row[2] == day.isoformat() else 0, row[4])
+
+    def usage(self, permit_id: bytes, day: date) -> Usage:
+        return self._usage("usage", "permit_id", permit_id, day)
 
     def lookup_card(self, uid: str) -> ListedCard | None:
         """The synced list's entry for a card (``uid`` in protocol.normalize_uid form), or None."""
@@ -327,21 +334,16 @@ class GateStore:
         return ListedCard(row[0], role, row[2], row[3], bool(row[4]))
 
     def card_usage(self, uid: str, day: date) -> Usage:
-        with self._lock:
-            row = self.conn.execute(
-                "SELECT inside, last_entry_at, day, entries_today FROM card_usage WHERE uid = ?", (uid,)
-            ).fetchone()
-        if row is None:
-            return Usage()
-        return Usage(bool(row[0]), row[1], row[3] if row[2] == day.isoformat() else 0)
+        return self._usage("card_usage", "uid", uid, day)
 
     def plate_permits(self, plate: str) -> list[ListedPlatePermit]:
         """Every listed permit of a normalised plate (revoked and out-of-date ones too); the plate index."""
         with self._lock:
             rows = self.conn.execute(
-                "SELECT id, valid_from, valid_until, revoked FROM permits WHERE plate = ?", (plate,)
+                "SELECT id, valid_from, valid_until, revoked, people, entries_per_day FROM permits WHERE plate = ?",
+                (plate,),
             ).fetchall()
-        return [ListedPlatePermit(row[0], row[1], row[2], bool(row[3])) for row in rows]
+        return [ListedPlatePermit(row[0], row[1], row[2], bool(row[3]), row[4], row[5] or 0) for row in rows]
 
     def permits_for_plate(self, plate: str, now: float, skew_s: int = 0) -> list[ListedPlatePermit]:
         """The listed permits of a normalised plate that are valid at ``now`` (± ``skew_s``) and not revoked."""
@@ -362,13 +364,7 @@ class GateStore:
         return None if row is None else ListedVehiclePass(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
 
     def plate_usage(self, plate: str, day: date) -> Usage:
-        with self._lock:
-            row = self.conn.execute(
-                "SELECT inside, last_entry_at, day, entries_today FROM plate_usage WHERE plate = ?", (plate,)
-            ).fetchone()
-        if row is None:
-            return Usage()
-        return Usage(bool(row[0]), row[1], row[3] if row[2] == day.isoformat() else 0)
+        return self._usage("plate_usage", "plate", plate, day)
 
     def keyring(self) -> Keyring:
         with self._lock:
@@ -471,7 +467,10 @@ class GateStore:
                 raise StoreError(f"sync page has a bad card uid: {err}") from err
             if canonical != uid:
                 raise StoreError(f"sync page has a card uid not in canonical form: {uid!r}")
-        plates = columns.plate if columns.plate is not None else [None] * len(columns)
+        absent: list[None] = [None] * len(columns)
+        plates = columns.plate if columns.plate is not None else absent
+        people = columns.people if columns.people is not None else absent
+        entries = columns.entries_per_day if columns.entries_per_day is not None else absent
         for plate in plates:
             _check_plate(plate)
         passes = page.vehicle_passes
@@ -497,7 +496,7 @@ class GateStore:
         ]
         # in key order the b-tree is walked once from left to right instead of at random
         rows = sorted(
-            zip(ids, columns.valid_from, columns.valid_until, columns.revoked, plates, strict=True),
+            zip(ids, columns.valid_from, columns.valid_until, columns.revoked, plates, people, entries, strict=True),
             key=itemgetter(0),
         )
         try:

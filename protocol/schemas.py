@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from protocol.permit import MAX_PARTY
 from protocol.reasons import Reason
 
 MAX_EVENTS_PER_BATCH = 1000
@@ -46,14 +47,20 @@ class PermitColumns(Strict):
     # the vehicle's normalised plate (protocol.plates), so a vehicle lane can admit the car by its plate;
     # absent (None) for pedestrian permits. Optional as a whole so a feed of pedestrian permits stays small.
     plate: list[str | None] | None = None
+    # the party's size and the permit's entries per day (0 = unlimited), sent with ``plate``: a car admitted
+    # by its plate alone counts its party and keeps to its entries, as its QR would. Absent from an older
+    # server's feed, when a gate counts the driver alone.
+    people: list[Annotated[int, Field(ge=1, le=MAX_PARTY)]] | None = None
+    entries_per_day: list[Annotated[int, Field(ge=0)]] | None = None
 
     @model_validator(mode="after")
     def _same_lengths(self) -> PermitColumns:
         n = len(self.id)
         if not (len(self.valid_from) == len(self.valid_until) == len(self.revoked) == n):
             raise ValueError("permit columns must all have the same length")
-        if self.plate is not None and len(self.plate) != n:
-            raise ValueError("permit columns must all have the same length")
+        for column in (self.plate, self.people, self.entries_per_day):
+            if column is not None and len(column) != n:
+                raise ValueError("permit columns must all have the same length")
         return self
 
     def __len__(self) -> int:

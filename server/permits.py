@@ -204,8 +204,9 @@ def changes_after(conn: Connection, park_id: int, cursor: int, limit: int, until
     """At most ``limit`` permits with change_seq > cursor, oldest change first.
 
     This is the hot path of a fresh gate's full sync (a million rows): plain Core tuples, no objects.
-    One row more than asked for tells whether the page completes the feed. The ``plate`` column is there
-    only when a permit of the page has a plate, so a feed of pedestrian permits stays as small as before.
+    One row more than asked for tells whether the page completes the feed. The ``plate``, ``people`` and
+    ``entries_per_day`` columns are there only when a permit of the page has a plate, so a feed of
+    pedestrian permits stays as small as before.
     ``until`` bounds the change numbers read (see ``server.feed``).
     """
     rows = list(
@@ -216,6 +217,8 @@ def changes_after(conn: Connection, park_id: int, cursor: int, limit: int, until
                 permits.c.valid_until,
                 permits.c.revoked,
                 permits.c.plate,
+                permits.c.adults + permits.c.children + permits.c.exempt,
+                permits.c.entries_per_day,
                 permits.c.change_seq,
             )
             .where(
@@ -231,7 +234,7 @@ def changes_after(conn: Connection, park_id: int, cursor: int, limit: int, until
     del rows[limit:]
     if not rows:
         return ChangePage({"id": [], "valid_from": [], "valid_until": [], "revoked": []}, cursor, complete)
-    ids, valid_from, valid_until, revoked, plates, seqs = zip(*rows, strict=True)
+    ids, valid_from, valid_until, revoked, plates, people, entries, seqs = zip(*rows, strict=True)
     columns: dict[str, list[Any]] = {
         "id": list(ids),
         "valid_from": list(valid_from),
@@ -239,5 +242,8 @@ def changes_after(conn: Connection, park_id: int, cursor: int, limit: int, until
         "revoked": [bool(r) for r in revoked],
     }
     if any(plate is not None for plate in plates):
+        # a car admitted by its plate alone counts its party and keeps to its entries per day
         columns["plate"] = list(plates)
+        columns["people"] = list(people)
+        columns["entries_per_day"] = list(entries)
     return ChangePage(columns, int(seqs[-1]), complete, list(seqs))

@@ -177,3 +177,24 @@ def test_plates_from_the_reader_reach_the_decision_and_the_qr_check(
         assert controller._queue.empty() and len(controller.store.events()) == 2
     finally:
         controller.close()
+
+
+def test_a_cars_plate_and_its_permits_qr_are_one_entry(tmp_path: Path, key: SigningKey, pins: MockFactory) -> None:
+    controller = controller_for(tmp_path, key, pins, vehicle=True)
+    assert controller.policy.vehicle_window_s == 10.0  # [plates] qr_window_s
+    permit = make_permit(plate="123ABC02", party=(2, 2, 0))
+    controller.store.apply_sync_page(sync_page("1", [(permit, False)], plates=True))
+    seen = Seen()
+    controller.add_listener(seen)
+    try:
+        controller._on_plate(PlateResult("123ABC02", "KZ", "kz_2012", 0.93, None, 2))
+        admitted = controller.handle(controller._queue.get_nowait())
+        assert (admitted.reason, admitted.people, admitted.permit_id) == (Reason.GRANTED, 4, permit.id)
+        # the driver holds up the QR of the same permit: no second entry, no refusal, nothing recorded
+        again = controller.handle(QrCredential(encode_token(permit, key)))
+        assert (again.granted, again.repeat, again.people) == (True, True, 0)
+        events = controller.store.events()
+        assert [(e.credential, e.reason, e.people) for e in events] == [(CredentialKind.PLATE, Reason.GRANTED, 4)]
+        assert len(seen.items) == 1  # the ranger's feed and the barrier saw the plate's decision alone
+    finally:
+        controller.close()

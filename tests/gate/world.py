@@ -46,7 +46,8 @@ def sync_page(
     complete: bool = True,
     plates: bool = False,
 ) -> SyncPage:
-    """A page of (permit, revoked) changes; ``plates`` sends the permits' plates column as the server does."""
+    """A page of (permit, revoked) changes; ``plates`` sends the permits' plate, people and entries_per_day
+    columns as the server does for a page with vehicle permits."""
     permits = permits or []
     return SyncPage(
         cursor=cursor,
@@ -59,6 +60,8 @@ def sync_page(
             valid_until=[p.valid_until for p, _ in permits],
             revoked=[revoked for _, revoked in permits],
             plate=[p.plate for p, _ in permits] if plates else None,
+            people=[p.people for p, _ in permits] if plates else None,
+            entries_per_day=[p.entries_per_day for p, _ in permits] if plates else None,
         ),
     )
 

@@ -45,3 +45,18 @@ def test_a_permit_committed_between_the_feeds_queries_is_not_skipped(world: Worl
             break
         cursor = page.cursor
     assert issued[0] in seen
+
+
+def test_a_vehicle_permit_travels_with_its_party_and_entries(world: World) -> None:
+    walker = world.issue(party=[1, 0, 0])
+    car = world.issue(plate="777 ABE 01", party=[2, 1, 1], entries_per_day=2)
+    page = sync(world)
+    columns = page.permits
+    assert columns.id == [walker["id"], car["id"]]
+    assert columns.plate == [None, "777ABE01"]
+    assert columns.people == [1, 4]
+    assert columns.entries_per_day == [0, 2]
+    # a page of pedestrian permits alone stays as small as before: no plate, people or entries columns
+    world.issue()
+    later = sync(world, page.cursor)
+    assert (later.permits.plate, later.permits.people, later.permits.entries_per_day) == (None, None, None)

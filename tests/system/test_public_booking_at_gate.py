@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from pathlib import Path
 
 from gate.config import GateConfig, GateSettings, ServerSettings
@@ -12,32 +11,17 @@ from gate.decision import Policy, decide
 from gate.store import GateStore
 from gate.sync import SyncClient
 from protocol import Direction, Reason
-from server import Settings, create_app
-from server.accounts import Role, add_user
 from server.bookings import day_bounds, park_today
 from server.parks import get_park
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
+from tests.system.server_world import server_with_gate
 
 PARK = "kolsay"
-PASSWORD = "correct horse battery staple"
 
 
 def test_a_booked_qr_is_admitted_by_a_synced_gate(tmp_path: Path) -> None:
-    app = create_app(Settings.for_data_dir(tmp_path / "server"))
-    with TestClient(app) as client:
-        with app.state.engine.begin() as conn:
-            add_user(conn, "root", Role.ADMIN, PASSWORD)
-        login = client.post("/api/v1/auth/token", data={"username": "root", "password": PASSWORD})
-        admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        park = {"slug": PARK, "name": "Көлсай көлдері", "daily_quota": 100}
-        assert client.post("/api/v1/parks", json=park, headers=admin).status_code == 201
-        gate = {"slug": "main-in", "name": "Main", "direction": "entry"}
-        assert client.post(f"/api/v1/parks/{PARK}/gates", json=gate, headers=admin).status_code == 201
-        device = client.post(f"/api/v1/parks/{PARK}/gates/main-in/device", headers=admin).json()["device_token"]
-
+    park = {"slug": PARK, "name": "Көлсай көлдері", "daily_quota": 100}
+    with server_with_gate(tmp_path / "server", park, "main-in") as world:
+        app, client, device = world.app, world.client, world.device_token
         with app.state.engine.connect() as conn:
             found = get_park(conn, PARK)
         day = park_today(found)

@@ -182,10 +182,10 @@ def test_cars_at_a_vehicle_lane(server: tuple[FastAPI, TestClient, dict[str, str
             sa.text("SELECT credential, reason, plate, note, people, permit_id FROM events ORDER BY occurred_at")
         ).all()
     stored = [tuple(row) for row in rows]
-    assert ("plate", "granted", PERMIT_CAR, None, 1, permit.json()["id"]) in stored
+    assert ("plate", "granted", PERMIT_CAR, None, 3, permit.json()["id"]) in stored  # the permit's party
     assert ("plate", "unknown_plate", UNKNOWN_CAR, None, 0, None) in stored
     assert ("manual", "manual", UNKNOWN_CAR, "booked by phone, paid at the gate", 2, None) in stored
     assert ("permit", "plate_mismatch", UNKNOWN_CAR, None, 0, permit.json()["id"]) in stored
     assert len(stored) == 5
     occupancy = client.get(f"/api/v1/parks/{PARK}/occupancy", headers=admin).json()
-    assert occupancy["inside"] == 3  # the permit's car (its driver, by plate) and the two the ranger let in
+    assert occupancy["inside"] == 5  # the permit's car (its party of 3, by plate) and the two the ranger let in
