@@ -17,6 +17,9 @@ from sqlalchemy.engine import Engine
 
 metadata = sa.MetaData()
 
+# Which events ix_events_offline_entries holds: admissions on entry of a permit decided while offline
+OFFLINE_ENTRY = "direction = 'entry' AND granted AND permit_id IS NOT NULL AND flags LIKE '%offline%'"
+
 parks = sa.Table(
     "parks",
     metadata,
@@ -27,6 +30,8 @@ parks = sa.Table(
     sa.Column("capacity", sa.Integer, nullable=False),
     sa.Column("daily_quota", sa.Integer, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # how many minutes before its entry slot a slot booking's permit admits (revision 0007)
+    sa.Column("slot_early_minutes", sa.Integer, nullable=False, server_default="0"),
 )
 
 gates = sa.Table(
@@ -105,6 +110,8 @@ permits = sa.Table(
     sa.Column("revoked", sa.Boolean, nullable=False),
     sa.Column("revoked_at", sa.BigInteger, nullable=True),
     sa.Column("change_seq", sa.BigInteger, nullable=False, unique=True),
+    # the admin who issued it beyond the day's or slot's quota, on purpose (revision 0007)
+    sa.Column("quota_override_by", sa.String(100), nullable=True),
     sa.Index("ix_permits_park_change", "park_id", "change_seq"),
 )
 
@@ -179,30 +186,52 @@ events = sa.Table(
     sa.Column("card_uid", sa.String(32), nullable=True),  # added by revision 0002, hence late
     sa.Column("plate", sa.String(16), nullable=True),  # added by revision 0003, hence last
     sa.Index("ix_events_park_time", "park_id", "occurred_at"),
+    # the dashboard's offline conflicts read only offline admissions, a small share of all events (0006);
+    # the query adds the same OFFLINE_ENTRY text to its WHERE: both planners match a partial index's
+    # condition term by term, and a bound parameter in place of a literal would not match
+    sa.Index(
+        "ix_events_offline_entries",
+        "park_id",
+        "occurred_at",
+        sqlite_where=sa.text(OFFLINE_ENTRY),
+        postgresql_where=sa.text(OFFLINE_ENTRY),
+    ),
 )
 
 
-def _rollup(name: str, time_column: str) -> sa.Table:
+def _rollup(name: str, time_column: str, counters: tuple[str, ...], by_kind: bool) -> sa.Table:
+    """A roll-up keyed by park, time and gate (and, ``by_kind``, direction, reason and category)."""
+    kind = [
+        sa.Column("direction", sa.String(8), primary_key=True),
+        sa.Column("reason", sa.String(32), primary_key=True),
+        sa.Column("category", sa.String(32), primary_key=True),  # '' when the event had none
+    ]
     return sa.Table(
         name,
         metadata,
         sa.Column("park_id", sa.Integer, sa.ForeignKey("parks.id"), primary_key=True),
         sa.Column(time_column, sa.BigInteger, primary_key=True),
         sa.Column("gate_id", sa.Integer, sa.ForeignKey("gates.id"), primary_key=True),
-        sa.Column("direction", sa.String(8), primary_key=True),
-        sa.Column("reason", sa.String(32), primary_key=True),
-        sa.Column("category", sa.String(32), primary_key=True),  # '' when the event had none
-        sa.Column("events", sa.BigInteger, nullable=False),
-        sa.Column("people", sa.BigInteger, nullable=False),
+        *(kind if by_kind else []),
+        *(sa.Column(counter, sa.BigInteger, nullable=False) for counter in counters),
     )
 
 
 # Roll-ups of events by gate, direction, reason and category, kept up to date at ingest, so stats,
 # occupancy and exports read a few rows per hour or day instead of every event (revision 0004).
-# ``hour``: unix seconds at the start of the UTC hour (an hour in UTC is an hour in the park's UTC+5 too);
-# ``day``: unix seconds at the park-local (UTC+5) midnight.
-event_counts = _rollup("event_counts", "hour")
-event_days = _rollup("event_days", "day")
+# ``hour``: unix seconds at the start of the UTC hour (parks' zones are whole hours from UTC, so a local
+# hour is a UTC hour); ``day``: unix seconds at the park-local midnight (``server.park_time``, revision 0006
+# moved it from a fixed UTC+5 to the park's zone).
+event_counts = _rollup("event_counts", "hour", ("events", "people"), by_kind=True)
+event_days = _rollup("event_days", "day", ("events", "people"), by_kind=True)
+
+
+# People admitted in and out per gate, by UTC hour and by park-local day (revision 0006): the dashboard's
+# load numbers (inside now, profiles, heatmap, daily and monthly totals) read one row per gate and hour or
+# day here instead of the dozens per hour that reason × category × direction make in the roll-ups above.
+# Keyed by gate like those, so concurrent uploads of two gates never wait on one row.
+people_hours = _rollup("people_hours", "hour", ("entered", "exited"), by_kind=False)
+people_days = _rollup("people_days", "day", ("entered", "exited"), by_kind=False)
 
 # What each gate last said about itself when it synced (``X-Gate-Status``); revision 0004.
 gate_health = sa.Table(
@@ -252,6 +281,30 @@ bookings = sa.Table(
     sa.Column("payment_reference", sa.String(64), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_bookings_park_day", "park_id", "day"),
+)
+
+# Zones of a park with their own limits (revision 0007): a canyon or a lake shore that holds fewer people
+# than the park. A gate belongs to at most one zone (``zone_gates``); its entries and exits count for the
+# zone as well as the park, and it applies both parks' and its zone's limits (0 = no limit).
+zones = sa.Table(
+    "zones",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("park_id", sa.Integer, sa.ForeignKey("parks.id"), nullable=False),
+    sa.Column("slug", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("daily_quota", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("park_id", "slug", name="uq_zones_park_slug"),
+)
+
+zone_gates = sa.Table(
+    "zone_gates",
+    metadata,
+    sa.Column("gate_id", sa.Integer, sa.ForeignKey("gates.id"), primary_key=True),
+    sa.Column("zone_id", sa.Integer, sa.ForeignKey("zones.id"), nullable=False),
+    sa.Index("ix_zone_gates_zone", "zone_id"),
 )
 
 

@@ -1,4 +1,9 @@
-"""Ingest of gate events: idempotent by the gate-made event id, with the hourly and daily roll-ups kept in step."""
+"""Ingest of gate events: idempotent by the gate-made event id, with every roll-up kept in step.
+
+New events are counted into ``event_counts`` (UTC hour) and ``event_days`` (park-local day) by gate,
+direction, reason and category, and their admitted people into ``people_hours`` and ``people_days``, in the
+same transaction as the events themselves.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,14 @@ from collections import defaultdict
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from protocol import EventBatch, EventBatchResult
-from server.db import event_counts, event_days, events
+from protocol import Direction, EventBatch, EventBatchResult, Reason
+from server.db import event_counts, event_days, events, parks, people_days, people_hours
+from server.park_time import HOUR, day_start
 from server.parks import Gate
-from server.stats import local_day_start
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -38,38 +44,57 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
     return set(conn.execute(stmt, rows).scalars().all())
 
 
-def _add_to_rollup(
-    conn: Connection, table: Any, column: str, gate: Gate, totals: dict[tuple[int, str, str, str], list[int]]
-) -> None:
+def _add(conn: Connection, table: Any, rows: list[dict[str, Any]], counters: tuple[str, ...]) -> None:
+    """Upsert ``rows`` into a roll-up, adding their ``counters`` to the stored ones (all else is the key)."""
     upsert = _insert(conn, table)
+    keys = [table.c[name] for name in rows[0] if name not in counters]
     upsert = upsert.on_conflict_do_update(
-        index_elements=[
-            table.c.park_id,
-            table.c[column],
-            table.c.gate_id,
-            table.c.direction,
-            table.c.reason,
-            table.c.category,
-        ],
-        set_={"events": table.c.events + upsert.excluded.events, "people": table.c.people + upsert.excluded.people},
+        index_elements=keys, set_={name: table.c[name] + upsert.excluded[name] for name in counters}
     )
+    conn.execute(upsert, rows)
+
+
+def _rollup_rows(gate: Gate, column: str, totals: dict[tuple[Any, ...], list[int]]) -> list[dict[str, Any]]:
     # sorted, so concurrent batches lock roll-up rows in the same order and cannot deadlock
-    conn.execute(
-        upsert,
-        [
-            {
-                "park_id": gate.park_id,
-                column: t,
-                "gate_id": gate.id,
-                "direction": d,
-                "reason": r,
-                "category": c,
-                "events": n,
-                "people": p,
-            }
-            for (t, d, r, c), (n, p) in sorted(totals.items())
-        ],
-    )
+    return [
+        {"park_id": gate.park_id, column: t, "gate_id": gate.id, "direction": d, "reason": r, "category": c}
+        | {"events": n, "people": p}
+        for (t, d, r, c), (n, p) in sorted(totals.items())
+    ]
+
+
+def _people_rows(gate: Gate, column: str, totals: dict[int, list[int]]) -> list[dict[str, Any]]:
+    return [
+        {"park_id": gate.park_id, column: t, "gate_id": gate.id, "entered": entered, "exited": exited}
+        for t, (entered, exited) in sorted(totals.items())
+    ]
+
+
+def _park_timezone(conn: Connection, gate: Gate) -> str:
+    return str(conn.execute(sa.select(parks.c.timezone).where(parks.c.id == gate.park_id)).scalar_one())
+
+
+def _add_rollups(conn: Connection, gate: Gate, hours: dict[tuple[int, str, str, str], list[int]]) -> None:
+    """Add new events, counted by (UTC hour, direction, reason, category), to every roll-up."""
+    # a park-local midnight is a UTC hour boundary (server.park_time), so each hour lies in one local day
+    timezone = _park_timezone(conn, gate)
+    day_of = {hour: day_start(hour, timezone) for hour, *_ in hours}
+    days: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    in_out_by_hour: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    in_out_by_day: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for (hour, direction, reason, category), (n, people) in hours.items():
+        day = days[(day_of[hour], direction, reason, category)]
+        day[0] += n
+        day[1] += people
+        if Reason(reason).admits:
+            side = 0 if direction == Direction.ENTRY.value else 1
+            in_out_by_hour[hour][side] += people
+            in_out_by_day[day_of[hour]][side] += people
+    _add(conn, event_counts, _rollup_rows(gate, "hour", hours), ("events", "people"))
+    _add(conn, event_days, _rollup_rows(gate, "day", days), ("events", "people"))
+    if in_out_by_hour:
+        _add(conn, people_hours, _people_rows(gate, "hour", in_out_by_hour), ("entered", "exited"))
+        _add(conn, people_days, _people_rows(gate, "day", in_out_by_day), ("entered", "exited"))
 
 
 def ingest(conn: Connection, gate: Gate, batch: EventBatch, now: int | None = None) -> EventBatchResult:
@@ -97,23 +122,16 @@ def ingest(conn: Connection, gate: Gate, batch: EventBatch, now: int | None = No
         for e in batch.events
     ]
     new_ids = _insert_new(conn, rows)
-    counted: set[str] = set()
     hours: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
-    days: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    counted: set[str] = set()
     for e in batch.events:
         if e.id in new_ids and e.id not in counted:
             counted.add(e.id)
-            seconds = e.occurred_at // 1000
-            key = (e.direction.value, e.reason.value, e.category or "")
-            hour = hours[(seconds // 3600 * 3600, *key)]
+            hour = hours[(e.occurred_at // 1000 // HOUR * HOUR, e.direction.value, e.reason.value, e.category or "")]
             hour[0] += 1
             hour[1] += e.people
-            day = days[(local_day_start(seconds), *key)]
-            day[0] += 1
-            day[1] += e.people
-    for table, column, totals in ((event_counts, "hour", hours), (event_days, "day", days)):
-        if totals:
-            _add_to_rollup(conn, table, column, gate, totals)
+    if hours:
+        _add_rollups(conn, gate, hours)
     new: list[str] = []
     duplicates: list[str] = []
     seen: set[str] = set()

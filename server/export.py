@@ -20,9 +20,9 @@ from sqlalchemy.engine import Connection
 
 from server.db import event_counts, event_days
 from server.errors import InvalidInput
+from server.park_time import day_start
 from server.parks import Park
-from server.stats import local_day_start
-from server.stats_dashboard import ADMITTING
+from server.stats import ADMITTING
 
 Period = Literal["day", "hour"]
 MAX_SPAN_S = {"hour": 92 * 86400, "day": 3660 * 86400}
@@ -47,20 +47,20 @@ def iso_utc(t: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
-def check_range(start: int, end: int, period: Period) -> tuple[int, int]:
+def check_range(park: Park, start: int, end: int, period: Period) -> tuple[int, int]:
     """The range snapped to whole periods; InvalidInput when it is empty or too long."""
     if end <= start:
         raise InvalidInput("'to' must be after 'from'")
     if end - start > MAX_SPAN_S[period]:
         raise InvalidInput(f"at most {MAX_SPAN_S[period] // 86400} days per {period}ly export; narrow from/to")
     if period == "day":
-        return local_day_start(start), end
+        return day_start(start, park.timezone), end
     return start // 3600 * 3600, end
 
 
 def export_rows(conn: Connection, park: Park, start: int, end: int, period: Period) -> Iterator[list[Any]]:
     """The CSV's data rows, oldest period first, from the roll-up (never from the events)."""
-    start, end = check_range(start, end, period)
+    start, end = check_range(park, start, end, period)
     table = event_days if period == "day" else event_counts
     when = table.c.day if period == "day" else table.c.hour
     admitted = table.c.reason.in_(ADMITTING)
@@ -102,7 +102,7 @@ def export_csv(conn: Connection, park: Park, start: int, end: int, period: Perio
 
 def csvw_metadata(park: Park, csv_url: str, start: int, end: int, period: Period) -> dict[str, Any]:
     """The CSV-on-the-Web metadata document describing the CSV at ``csv_url``."""
-    start, end = check_range(start, end, period)
+    start, end = check_range(park, start, end, period)
     return {
         "@context": ["http://www.w3.org/ns/csvw", {"@language": "en"}],
         "url": csv_url,

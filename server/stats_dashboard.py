@@ -1,14 +1,15 @@
 """The management dashboard's numbers, each one query on the roll-ups (or, for conflicts, recent events).
 
 Every function takes the park and ``now`` (unix seconds) and returns plain JSON-able data; the web page
-and ``GET /api/v1/parks/{park}/dashboard`` show the same. Days, hours and weekdays are park-local
-(UTC+5, see ``server.stats``). ``bench/stats.py`` times each of these on ten million events' worth of
-roll-up.
+and ``GET /api/v1/parks/{park}/dashboard`` show the same. Days, hours, weekdays and months are the park's
+local ones (``server.park_time``). The load numbers read ``people_hours``/``people_days`` (one row per gate
+and hour or day); the breakdowns the detailed ``event_days``. ``bench/stats.py`` times each of these, and
+the whole ``dashboard``, on ten million events' worth of roll-up.
 """
 
 from __future__ import annotations
 
-import calendar
+import datetime as dt
 import json
 import time
 from collections import defaultdict
@@ -17,19 +18,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from protocol import Direction, Reason
-from server.db import event_counts, event_days, events, gate_health, gates
+from protocol import Direction
+from server.db import OFFLINE_ENTRY, event_days, events, gate_health, gates, people_days, people_hours
+from server.park_time import DAY, day_start, days_bounds, local, midnight, month_start, park_today
 from server.parks import Park
-from server.stats import LOCAL_OFFSET_S, local_day_start, park_counts
+from server.stats import ADMITTING, park_counts
 
-DAY = 86400
-WEEK = 7 * DAY
-YEAR_WEEKS = 52 * WEEK  # "the same weekday last year": 364 days back
+WEEK_DAYS = 7
+YEAR_DAYS = 52 * WEEK_DAYS  # "the same weekday last year": 364 days back
 ONLINE_WINDOW_S = 5 * 60  # a gate syncs every minute or so; five minutes of silence means offline
 PASSBACK_WINDOW_S = 43_200  # the gates' default anti-passback timeout (gate.config)
 CONFLICT_LOOKBACK_S = 2 * DAY
 AMBER = 0.8
-ADMITTING = [r.value for r in Reason if r.admits]
 ENTRY = Direction.ENTRY.value
 
 
@@ -58,18 +58,15 @@ def now_panel(conn: Connection, park: Park, now: int) -> dict[str, Any]:
 
 def gates_panel(conn: Connection, park: Park, now: int) -> list[dict[str, Any]]:
     """Each gate's health (online, last sync, outbox depth, readers) and its people in and out today."""
-    today = local_day_start(now)
-    counted: dict[tuple[int, str], int] = {
-        (gate_id, direction): int(people)
-        for gate_id, direction, people in conn.execute(
-            sa.select(event_days.c.gate_id, event_days.c.direction, sa.func.sum(event_days.c.people))
-            .where(event_days.c.park_id == park.id, event_days.c.day == today, event_days.c.reason.in_(ADMITTING))
-            .group_by(event_days.c.gate_id, event_days.c.direction)
-        )
-    }
+    today = midnight(park_today(park, now), park.timezone)
+    counted = sa.join(
+        gates,
+        people_days,
+        sa.and_(people_days.c.gate_id == gates.c.id, people_days.c.park_id == park.id, people_days.c.day == today),
+        isouter=True,
+    ).outerjoin(gate_health, gate_health.c.gate_id == gates.c.id)
     rows = conn.execute(
         sa.select(
-            gates.c.id,
             gates.c.slug,
             gates.c.name,
             gates.c.direction,
@@ -77,8 +74,10 @@ def gates_panel(conn: Connection, park: Park, now: int) -> list[dict[str, Any]]:
             gate_health.c.outbox,
             gate_health.c.readers,
             gate_health.c.software,
+            people_days.c.entered,
+            people_days.c.exited,
         )
-        .outerjoin(gate_health, gate_health.c.gate_id == gates.c.id)
+        .select_from(counted)
         .where(gates.c.park_id == park.id)
         .order_by(gates.c.slug)
     )
@@ -92,59 +91,49 @@ def gates_panel(conn: Connection, park: Park, now: int) -> list[dict[str, Any]]:
             "outbox": row.outbox,
             "readers": json.loads(row.readers) if row.readers else {},
             "software": row.software,
-            "entries_today": counted.get((row.id, ENTRY), 0),
-            "exits_today": counted.get((row.id, Direction.EXIT.value), 0),
+            "entries_today": int(row.entered or 0),
+            "exits_today": int(row.exited or 0),
         }
         for row in rows
     ]
 
 
-def _entries_by(table: sa.Table, time_column: str, park: Park, start: int, end: int) -> sa.Select[Any]:
-    """People admitted on entry per row of a roll-up (``event_counts`` by hour, ``event_days`` by day)."""
-    at = table.c[time_column]
-    return (
-        sa.select(at, sa.func.sum(table.c.people))
-        .where(
-            table.c.park_id == park.id,
-            at >= start,
-            at < end,
-            table.c.direction == ENTRY,
-            table.c.reason.in_(ADMITTING),
-        )
+def _entered(conn: Connection, park: Park, table: sa.Table, ranges: list[tuple[int, int]]) -> dict[int, int]:
+    """People admitted on entry per hour (``people_hours``) or day (``people_days``) in any of ``ranges``."""
+    at = people_hours.c.hour if table is people_hours else people_days.c.day
+    rows = conn.execute(
+        sa.select(at, sa.func.sum(table.c.entered))
+        .where(table.c.park_id == park.id, sa.or_(*(sa.and_(at >= start, at < end) for start, end in ranges)))
         .group_by(at)
     )
-
-
-def _entries_by_hour(conn: Connection, park: Park, start: int, end: int) -> dict[int, int]:
-    rows = conn.execute(_entries_by(event_counts, "hour", park, start, end))
-    return {int(hour): int(people) for hour, people in rows}
+    return {int(t): int(people) for t, people in rows}
 
 
 def hourly_profile(conn: Connection, park: Park, now: int) -> dict[str, Any]:
     """People entering per local hour today, on the same weekday last week and on the same weekday last year."""
-    today = local_day_start(now)
-    profile: dict[str, Any] = {"day": today}
-    for name, day in (("today", today), ("last_week", today - WEEK), ("last_year", today - YEAR_WEEKS)):
-        counts = _entries_by_hour(conn, park, day, day + DAY)
-        profile[name] = [counts.get(day + h * 3600, 0) for h in range(24)]
+    today = park_today(park, now)
+    days = {
+        "today": today,
+        "last_week": today - dt.timedelta(days=WEEK_DAYS),
+        "last_year": today - dt.timedelta(days=YEAR_DAYS),
+    }
+    counts = _entered(conn, park, people_hours, [days_bounds(park, day, 1) for day in days.values()])
+    profile: dict[str, Any] = {"day": midnight(today, park.timezone)} | {name: [0] * 24 for name in days}
+    names = {day: name for name, day in days.items()}
+    for hour, people in counts.items():
+        moment = local(hour, park.timezone)
+        profile[names[moment.date()]][moment.hour] += people
     return profile
 
 
 def heatmap(conn: Connection, park: Park, now: int, weeks: int = 12) -> dict[str, Any]:
     """Mean people entering per weekday (Monday first) × local hour over the last ``weeks`` whole weeks."""
-    end = local_day_start(now)
-    start = end - weeks * WEEK
+    start, end = days_bounds(park, park_today(park, now) - dt.timedelta(days=weeks * WEEK_DAYS), weeks * WEEK_DAYS)
     cells = [[0] * 24 for _ in range(7)]
-    for hour, people in _entries_by_hour(conn, park, start, end).items():
-        local = hour + LOCAL_OFFSET_S
-        weekday = (local // DAY + 3) % 7  # 1970-01-01 was a Thursday
-        cells[weekday][local % DAY // 3600] += people
+    for hour, people in _entered(conn, park, people_hours, [(start, end)]).items():
+        moment = local(hour, park.timezone)
+        cells[moment.weekday()][moment.hour] += people
     return {"weeks": weeks, "from": start, "to": end, "cells": [[round(v / weeks, 1) for v in row] for row in cells]}
-
-
-def _entries_by_day(conn: Connection, park: Park, start: int, end: int) -> dict[int, int]:
-    rows = conn.execute(_entries_by(event_days, "day", park, start, end))
-    return {int(day): int(people) for day, people in rows}
 
 
 def _change(now: int, before: int) -> float | None:
@@ -153,37 +142,39 @@ def _change(now: int, before: int) -> float | None:
 
 def daily_totals(conn: Connection, park: Park, now: int, days: int = 30) -> list[dict[str, Any]]:
     """People entering per local day for the last ``days`` days (today included), and the same weekday a year before."""
-    end = local_day_start(now) + DAY
-    start = end - days * DAY
-    counts = _entries_by_day(conn, park, start, end)
-    before = _entries_by_day(conn, park, start - YEAR_WEEKS, end - YEAR_WEEKS)
+    first = park_today(park, now) - dt.timedelta(days=days - 1)
+    year_before = first - dt.timedelta(days=YEAR_DAYS)
+    counts = _entered(conn, park, people_days, [days_bounds(park, first, days), days_bounds(park, year_before, days)])
     result = []
-    for day in range(start, end, DAY):
-        this, last = counts.get(day, 0), before.get(day - YEAR_WEEKS, 0)
+    for offset in range(days):
+        day = midnight(first + dt.timedelta(days=offset), park.timezone)
+        before = midnight(year_before + dt.timedelta(days=offset), park.timezone)
+        this, last = counts.get(day, 0), counts.get(before, 0)
         result.append({"day": day, "entries": this, "last_year": last, "change_pct": _change(this, last)})
     return result
 
 
-def _month(day: int) -> tuple[int, int]:
-    moment = time.gmtime(day + LOCAL_OFFSET_S)
-    return moment.tm_year, moment.tm_mon
-
-
 def monthly_totals(conn: Connection, park: Park, now: int, months: int = 12) -> list[dict[str, Any]]:
     """People entering per local calendar month for the last ``months`` months, with the same month a year before."""
-    year, month = _month(now)
-    first = (year * 12 + month - 1) - (months - 1) - 12  # a year before the first month shown
-    start_year, start_month = divmod(first, 12)
-    start = calendar.timegm((start_year, start_month + 1, 1, 0, 0, 0)) - LOCAL_OFFSET_S
-    totals: dict[tuple[int, int], int] = defaultdict(int)
-    for day, people in _entries_by_day(conn, park, start, local_day_start(now) + DAY).items():
-        totals[_month(day)] += people
+    today = park_today(park, now)
+    last = today.year * 12 + today.month - 1  # months since year 0, this month
+    first = last - (months - 1) - 12  # a year before the first month shown
+    start = month_start(first // 12, first % 12 + 1, park.timezone)
+    end = month_start(today.year, today.month + 1, park.timezone)
+    totals: dict[int, int] = defaultdict(int)
+    for day, people in _entered(conn, park, people_days, [(start, end)]).items():
+        moment = local(day, park.timezone)
+        totals[moment.year * 12 + moment.month - 1] += people
     result = []
-    for index in range(first + 12, first + 12 + months):
-        y, m = divmod(index, 12)
-        this, last = totals.get((y, m + 1), 0), totals.get((y - 1, m + 1), 0)
+    for index in range(last - months + 1, last + 1):
+        this, before = totals.get(index, 0), totals.get(index - 12, 0)
         result.append(
-            {"month": f"{y:04d}-{m + 1:02d}", "entries": this, "last_year": last, "change_pct": _change(this, last)}
+            {
+                "month": f"{index // 12:04d}-{index % 12 + 1:02d}",
+                "entries": this,
+                "last_year": before,
+                "change_pct": _change(this, before),
+            }
         )
     return result
 
@@ -203,7 +194,7 @@ def breakdown(conn: Connection, park: Park, start: int, end: int) -> dict[str, A
         )
         .where(
             event_days.c.park_id == park.id,
-            event_days.c.day >= local_day_start(start),
+            event_days.c.day >= day_start(start, park.timezone),
             event_days.c.day < end,
             event_days.c.direction == ENTRY,
         )
@@ -229,49 +220,54 @@ def offline_conflicts(conn: Connection, park: Park, now: int) -> list[dict[str, 
     """One permit admitted at two gates while offline within the passback window: entries to review.
 
     Gates decide alone while offline, so each one's anti-passback only knows its own entries; the server
-    sees both. Only the last two days' events are read (``ix_events_park_time``).
+    sees both. Only the last two days' offline admissions are read (``ix_events_offline_entries``).
     """
     since = (now - CONFLICT_LOOKBACK_S) * 1000
-    rows = conn.execute(
-        sa.select(events.c.permit_id, events.c.gate_id, events.c.occurred_at, events.c.people, gates.c.slug)
-        .join(gates, gates.c.id == events.c.gate_id)
-        .where(
-            events.c.park_id == park.id,
-            events.c.occurred_at >= since,
-            events.c.direction == ENTRY,
-            events.c.granted.is_(True),
-            events.c.permit_id.is_not(None),
-            events.c.flags.like("%offline%"),
+    # OFFLINE_ENTRY as text, unqualified (hence the subquery of events alone): ix_events_offline_entries
+    # is used only when the query repeats that index's condition word for word
+    offline = (
+        sa.select(
+            events.c.permit_id,
+            events.c.gate_id,
+            events.c.occurred_at,
+            events.c.people,
+            *(
+                sa.func.lag(column).over(partition_by=events.c.permit_id, order_by=events.c.occurred_at).label(name)
+                for column, name in ((events.c.gate_id, "first_gate_id"), (events.c.occurred_at, "first_at"))
+            ),
         )
-        .order_by(events.c.permit_id, events.c.occurred_at)
+        .where(events.c.park_id == park.id, events.c.occurred_at >= since, sa.text(OFFLINE_ENTRY))
+        .subquery()
     )
-    conflicts: list[dict[str, Any]] = []
-    previous: Any = None
-    for row in rows:
-        if (
-            previous is not None
-            and previous.permit_id == row.permit_id
-            and previous.gate_id != row.gate_id
-            and row.occurred_at - previous.occurred_at <= PASSBACK_WINDOW_S * 1000
-        ):
-            conflicts.append(
-                {
-                    "permit_id": row.permit_id,
-                    "first_gate": previous.slug,
-                    "first_at": previous.occurred_at // 1000,
-                    "second_gate": row.slug,
-                    "second_at": row.occurred_at // 1000,
-                    "people": int(row.people),
-                }
-            )
-        previous = row
-    return conflicts
+    first, second = gates.alias("first_gate"), gates.alias("second_gate")
+    rows = conn.execute(
+        sa.select(offline.c.permit_id, first.c.slug, offline.c.first_at, second.c.slug, offline.c.occurred_at)
+        .add_columns(offline.c.people)
+        .join(first, first.c.id == offline.c.first_gate_id)
+        .join(second, second.c.id == offline.c.gate_id)
+        .where(
+            offline.c.first_gate_id != offline.c.gate_id,
+            offline.c.occurred_at - offline.c.first_at <= PASSBACK_WINDOW_S * 1000,
+        )
+        .order_by(offline.c.permit_id, offline.c.occurred_at)
+    )
+    return [
+        {
+            "permit_id": permit_id,
+            "first_gate": first_gate,
+            "first_at": first_at // 1000,
+            "second_gate": second_gate,
+            "second_at": second_at // 1000,
+            "people": int(people),
+        }
+        for permit_id, first_gate, first_at, second_gate, second_at, people in rows
+    ]
 
 
 def dashboard(conn: Connection, park: Park, now: int | None = None) -> dict[str, Any]:
     """Everything the dashboard page shows for ``park``."""
     now = int(time.time()) if now is None else now
-    today = local_day_start(now)
+    today = park_today(park, now)
     return {
         "park": park.public(),
         "now": now_panel(conn, park, now),
@@ -280,7 +276,7 @@ def dashboard(conn: Connection, park: Park, now: int | None = None) -> dict[str,
         "heatmap": heatmap(conn, park, now),
         "daily": daily_totals(conn, park, now),
         "monthly": monthly_totals(conn, park, now),
-        "breakdown_today": breakdown(conn, park, today, today + DAY),
-        "breakdown_30d": breakdown(conn, park, today - 29 * DAY, today + DAY),
+        "breakdown_today": breakdown(conn, park, *days_bounds(park, today, 1)),
+        "breakdown_30d": breakdown(conn, park, *days_bounds(park, today - dt.timedelta(days=29), 30)),
         "conflicts": offline_conflicts(conn, park, now),
     }

@@ -6,6 +6,7 @@ limits or export. Numbers come from ``server.stats_dashboard``, the same as the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from typing import Annotated
@@ -16,9 +17,9 @@ from markupsafe import Markup
 
 from server.api.deps import ConnDep
 from server.capacity import set_limits
+from server.park_time import days_bounds, park_today
 from server.parks import get_park, list_parks
-from server.stats import local_day_start
-from server.stats_dashboard import DAY, dashboard
+from server.stats_dashboard import dashboard
 from server.web.auth import PageSession, check_csrf
 from server.web.pages import render
 
@@ -42,8 +43,8 @@ def park_page(request: Request, conn: ConnDep, session: PageSession, park: str) 
     session.user.require_read(found)
     now = int(time.time())
     data = dashboard(conn, found, now)
-    today = local_day_start(now)
-    export = {"from": today - 29 * DAY, "to": today + DAY}
+    start, end = days_bounds(found, park_today(found, now) - dt.timedelta(days=29), 30)
+    export = {"from": start, "to": end}
     return render(
         request,
         "dashboard/park.html",

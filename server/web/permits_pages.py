@@ -16,14 +16,15 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from qrcode.constants import ERROR_CORRECT_M
+from sqlalchemy.engine import Connection
 
 from protocol import normalize_plate
 from server.api.deps import ConnDep, SigningKeyDep
 from server.db import parks, permits
 from server.errors import InvalidInput
-from server.parks import get_park, get_park_by_id, list_parks
+from server.park_time import day_bounds
+from server.parks import Park, get_park, get_park_by_id, list_parks
 from server.permits import get_permit, issue_permit, revoke_permit
-from server.stats import LOCAL_OFFSET_S
 from server.web.auth import PageSession, check_csrf
 from server.web.pages import render
 
@@ -31,40 +32,47 @@ router = APIRouter(include_in_schema=False)
 MAX_RESULTS = 100
 
 
-def _day_start(value: str) -> int:
+def _date(value: str) -> dt.date:
     try:
-        day = dt.date.fromisoformat(value)
+        return dt.date.fromisoformat(value)
     except ValueError as err:
         raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from err
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()) - LOCAL_OFFSET_S
 
 
-def search_permits(conn: Any, park_ids: list[int] | None, q: str = "", day: str = "") -> list[dict[str, Any]]:
-    """Permits whose id starts with ``q`` or whose plate is ``q``, valid on local ``day``; newest first."""
+def _valid_on(visible: list[Park], day: dt.date) -> sa.ColumnElement[bool]:
+    """Permits valid at some moment of ``day`` as each permit's own park counts its days."""
+    conditions = []
+    for park in visible:
+        start, end = day_bounds(park, day)
+        conditions.append(
+            sa.and_(permits.c.park_id == park.id, permits.c.valid_from < end, permits.c.valid_until >= start)
+        )
+    return sa.or_(sa.false(), *conditions)
+
+
+def search_permits(conn: Connection, visible: list[Park], q: str = "", day: str = "") -> list[dict[str, Any]]:
+    """Permits of the ``visible`` parks with an id starting with ``q`` or plate ``q``, valid on local ``day``."""
     query = (
         sa.select(permits, parks.c.slug.label("park_slug"))
         .join(parks, parks.c.id == permits.c.park_id)
         .order_by(permits.c.issued_at.desc())
         .limit(MAX_RESULTS)
     )
-    if park_ids is not None:
-        query = query.where(permits.c.park_id.in_(park_ids))
+    query = query.where(permits.c.park_id.in_([park.id for park in visible]))
     q = q.strip()
     if q:
         plate = normalize_plate(q)
         query = query.where(sa.or_(permits.c.id.startswith(q.lower(), autoescape=True), permits.c.plate == plate))
     if day:
-        start = _day_start(day)
-        query = query.where(permits.c.valid_from < start + 86400, permits.c.valid_until >= start)
+        query = query.where(_valid_on(visible, _date(day)))
     return [dict(row._mapping) for row in conn.execute(query)]
 
 
 @router.get("/permits", response_class=HTMLResponse)
 def permits_page(request: Request, conn: ConnDep, session: PageSession, q: str = "", day: str = "") -> Response:
     user = session.user
-    park_ids = None if user.role == "admin" else [user.park_id if user.park_id is not None else -1]
-    results = search_permits(conn, park_ids, q[:64], day[:10]) if (q or day) else []
-    visible = list_parks(conn, None if park_ids is None else park_ids[0])
+    visible = list_parks(conn, None if user.role == "admin" else (user.park_id if user.park_id is not None else -1))
+    results = search_permits(conn, visible, q[:64], day[:10]) if (q or day) else []
     return render(
         request,
         "dashboard/permits.html",
@@ -112,13 +120,13 @@ def issue_form(
     check_csrf(session, csrf)
     found = get_park(conn, park)
     session.user.require_read(found)
-    start = _day_start(day)
+    start, end = day_bounds(found, _date(day))
     record = issue_permit(
         conn,
         key,
         found,
         start,
-        start + 86400 - 1,
+        end - 1,
         (adults, children, exempt),
         plate=plate.strip() or None,
         now=int(time.time()),

@@ -27,7 +27,8 @@ from playwright.sync_api import Page
 from protocol import Reason
 from server.accounts import Role
 from server.i18n import LANGUAGE_NAMES, Language, format_moment, format_number, gettext_for, reason_text
-from server.stats import local_day_start
+from server.park_time import day_start
+from server.parks import DEFAULT_TIMEZONE
 from tests.browser.conftest import LiveServer, assert_fits
 
 PARK = "dash-ile-alatau"
@@ -146,7 +147,7 @@ def day(live_server: LiveServer) -> SimulatedDay:
         tokens[slug] = device.json()["device_token"]
 
     now = int(time.time())
-    today = local_day_start(now)
+    today = day_start(now, DEFAULT_TIMEZONE)
 
     def issue(party: list[int], plate: str | None = None, category: str | None = None) -> dict[str, Any]:
         body = {

@@ -6,9 +6,9 @@ import json
 import time
 from typing import Any
 
-from server.parks import get_park
-from server.stats import local_day_start
-from server.stats_dashboard import YEAR_WEEKS, dashboard, load_level
+from server.park_time import day_start
+from server.parks import DEFAULT_TIMEZONE, get_park
+from server.stats_dashboard import YEAR_DAYS, dashboard, load_level
 from tests.server.conftest import PARK, World, event
 
 HOUR = 3600
@@ -33,7 +33,7 @@ def test_load_levels() -> None:
 
 def test_dashboard_counts_a_day_by_gate_category_hour_and_reason(world: World) -> None:
     now = int(time.time())
-    today = local_day_start(now)
+    today = day_start(now, DEFAULT_TIMEZONE)
     assert (
         world.client.put(
             f"/api/v1/parks/{PARK}/limits", json={"capacity": 10, "daily_quota": 20}, headers=world.manager
@@ -56,7 +56,7 @@ def test_dashboard_counts_a_day_by_gate_category_hour_and_reason(world: World) -
             ev(today + 121, people=4, category="adult", flags=["offline"], permit_id="p1"),
             ev(today + 200, reason="expired", granted=False, people=0),
             ev(today - 7 * 86400 + 30, people=5, category="adult"),  # same weekday last week, hour 0
-            ev(today - YEAR_WEEKS + HOUR + 5, people=6, category="adult"),  # last year, hour 1
+            ev(today - YEAR_DAYS * 86400 + HOUR + 5, people=6, category="adult"),  # last year, hour 1
         ],
     )
     # the exit lane counts one person out, and admitted the same permit offline on entry: a conflict

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import time
 
-from server.stats import local_day_start
+from server.park_time import day_start
+from server.parks import DEFAULT_TIMEZONE
 from tests.server.conftest import PARK, PASSWORD, TestClient, World, event
 
 
@@ -56,7 +57,7 @@ def test_login_needs_the_password_and_the_form_token(world: World) -> None:
 
 def test_manager_sees_the_day_and_sets_limits(world: World) -> None:
     now = int(time.time())
-    today = local_day_start(now)
+    today = day_start(now, DEFAULT_TIMEZONE)
     batch = [event(i, occurred_at=(today + 60 + i) * 1000, people=2, category="adult") for i in range(7)]
     assert world.client.post("/api/v1/gate/events", json={"events": batch}, headers=world.entry_device).is_success
     csrf = log_in(world.client, "manager")

@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import io
 
-from server.stats import local_day_start
+from server.park_time import day_start
+from server.parks import DEFAULT_TIMEZONE
 from tests.server.conftest import PARK, World, event
 
 DAY = 86400
 
 
 def test_export_csv_and_its_csvw_metadata(world: World) -> None:
-    day = local_day_start(1_760_000_000)
+    day = day_start(1_760_000_000, DEFAULT_TIMEZONE)
     events = [
         event(1, occurred_at=(day + 3600) * 1000, people=3, category="adult"),
         event(2, occurred_at=(day + 3700) * 1000, people=2, category="adult"),

@@ -1,11 +1,10 @@
-"""Occupancy and time series, counted from uploaded events in park-local (UTC+5) buckets."""
+"""Occupancy and time series, counted from uploaded events in park-local buckets (Asia/Almaty, UTC+5)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from server.stats import LOCAL_OFFSET_S, local_day_start
 from tests.server.conftest import World, event
 
 # 2025-06-01 00:00 in the park (UTC+5) is 2025-05-31 19:00 UTC
@@ -19,12 +18,6 @@ def at(seconds: int, **fields: Any) -> dict[str, Any]:
 def upload(world: World, device: dict[str, str], events: list[dict[str, Any]]) -> None:
     response = world.client.post("/api/v1/gate/events", json={"events": events}, headers=device)
     assert response.status_code == 200, response.text
-
-
-def test_local_day_starts_at_park_midnight() -> None:
-    assert (DAY + LOCAL_OFFSET_S) % 86400 == 0
-    assert local_day_start(DAY + 86399) == DAY
-    assert local_day_start(DAY - 1) == DAY - 86400
 
 
 def test_hourly_and_daily_series(world: World) -> None:
