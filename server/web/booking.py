@@ -8,7 +8,7 @@ is in the visitor's language (``server.web.pages.render``); errors are the catal
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -113,13 +113,23 @@ def _request_from_form(park: Park, form: FormData) -> BookingRequest:
     )
 
 
+async def _form(request: Request) -> FormData:
+    # parsing the body is the only awaiting the booking needs; the booking itself is database work, done
+    # by the plain ``def`` route below in the threadpool instead of on the event loop
+    return await request.form()
+
+
 @router.post("/book/{park}", response_class=HTMLResponse)
-async def booking_submit(
-    request: Request, conn: ConnDep, key: SigningKeyDep, settings: SettingsDep, park: str
+def booking_submit(
+    request: Request,
+    conn: ConnDep,
+    key: SigningKeyDep,
+    settings: SettingsDep,
+    park: str,
+    form: Annotated[FormData, Depends(_form)],
 ) -> Response:
     """Book, then go to the permit page (303); on an error, the form again with the reason."""
     found = _park(conn, park)
-    form = await request.form()
     lang = request_language(request)
     try:
         booking = book(conn, key, settings.tariff, _request_from_form(found, form), lang)

@@ -7,6 +7,7 @@ forget to say (and have checked) who may use it. "Allowed" means the answer is n
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from fastapi import FastAPI
@@ -101,6 +102,17 @@ def test_every_route_is_in_the_matrix(world: World) -> None:
         if call not in MATRIX and not call[1].startswith(PAGES_OF_THE_BOOKING_HELPER_PREFIXES)
     ]
     assert not missing, f"say who may call these routes in MATRIX: {missing}"
+
+
+def test_no_route_does_its_work_on_the_event_loop(app: FastAPI) -> None:
+    # the database is synchronous: FastAPI runs a plain ``def`` route in its threadpool, while an ``async def``
+    # one runs on the event loop and stalls every other request while it waits on the database
+    on_the_loop = [
+        route.path
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute) and inspect.iscoroutinefunction(route.original_route.endpoint)
+    ]
+    assert on_the_loop == []
 
 
 def _sessions(world: World) -> dict[str, tuple[str, str]]:
