@@ -374,91 +374,106 @@ def clean_crop(crop: Image) -> Image:
 
 CHAR_CROP_HEIGHT = 80  # px a row is straightened to before its characters are picked out
 _ROW_SPAN = 1.8  # rows straightened this many character heights high (region digits sit higher on some)
-_ROW_REACH = 1.5  # and this many character heights beyond the row's ends (region codes the row missed)
+_ROW_REACH = 2.5  # and this many character heights beyond the row's ends (region codes the row missed)
 
 
-def _drop_lines(binary: Image, char_px: float) -> Image:
-    """Ink with the region box's, divider's and rim's straight lines taken out: horizontal runs longer than
-    any character is wide, vertical runs taller than the row's characters (a digit touching its box's side
-    would otherwise join the box and be lost with it)."""
+def _ink(gray: Image, char_px: float) -> tuple[Image, Image, Image, bool, float]:
+    """The row upright, its character ink (white on black) with the plate's straight lines taken out, the
+    lines themselves, whether the plate is light-on-dark, and the tallest characters' height.
+
+    The threshold and the polarity come from the middle of the row (characters and the plate between them),
+    not from the margins, where the car's body or the night sky would drag Otsu's split away from the plate;
+    the plate's paper is the majority there, so the ink is whichever side of the split is the minority."""
+    h, w = gray.shape[:2]
+    core = gray[int(0.3 * h) : int(0.7 * h), int(0.2 * w) : int(0.8 * w)]
+    level, _ = cv2.threshold(core, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    light_on_dark = float(np.median(core)) <= level
+    _, binary = cv2.threshold(gray, level, 255, cv2.THRESH_BINARY if light_on_dark else cv2.THRESH_BINARY_INV)
+    shear = _slant(binary)
+    if shear:
+        gray, binary = _unslant(gray, shear), _unslant(binary, shear)
     count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    heights = [int(st[3]) for st in stats[1:count] if 0.6 * char_px <= st[3] <= 1.3 * char_px and st[2] < st[3]]
-    tallest = float(np.median(heights)) if heights else char_px
-    horizontal = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _rect(round(2.5 * char_px), 1))
-    vertical = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _rect(1, round(1.1 * max(tallest, char_px)) + 1))
-    lines = cv2.dilate(cv2.bitwise_or(horizontal, vertical), _SQUARE3)
-    return cv2.bitwise_and(binary, cv2.bitwise_not(lines))
+    heights = [
+        int(st[3])
+        for st in stats[1:count]
+        if 0.55 * char_px <= st[3] <= 1.4 * char_px and st[2] < st[3] and abs(st[1] + st[3] / 2 - h / 2) < 0.5 * char_px
+    ]
+    # the tallest characters set the bar for lines: Russian digits stand taller than their letters
+    char_h = float(np.percentile(heights, 80)) if heights else char_px
+    lines = _lines(binary, char_h)
+    ink: Image = cv2.bitwise_and(binary, cv2.bitwise_not(lines))
+    return gray, ink, lines, light_on_dark, char_h
 
 
-def _pick_chars(gray: Image, char_px: float) -> tuple[Image, tuple[int, int, int, int], bool] | None:
-    """Mask of the character-sized dark-on-light components of a straightened row and their bounding box.
-
-    Components much taller than a character (region box, divider, rim), much smaller (flag band text,
-    bolts, dirt) or off the row's line are not characters; a blur-merged run of characters still is one."""
-    best: tuple[int, Image, tuple[int, int, int, int], bool] | None = None
-    h, _w = gray.shape[:2]
-    mid = h / 2
-    for flag in (cv2.THRESH_BINARY_INV, cv2.THRESH_BINARY):
-        _, binary = cv2.threshold(gray, 0, 255, flag | cv2.THRESH_OTSU)
-
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-        keep = []
-        for i in range(1, count):
-            _x, y, cw, ch, area = (int(v) for v in stats[i])
-            if not 0.5 * char_px <= ch <= 1.2 * char_px or cw > 5 * char_px or cw * 10 < ch:
-                continue
-            if y == 0 or y + ch >= h or abs(y + ch / 2 - mid) > 0.45 * char_px:
-                continue
-            if not 0.1 <= area / (cw * ch) <= 0.95:
-                continue
-            keep.append(i)
-        if not keep:
-            continue
-        # characters come in a run: drop kept components far from the run's median height
-        heights = np.array([stats[i][3] for i in keep], dtype=np.float32)
-        med = float(np.median(heights))
-        keep = [i for i in keep if 0.7 * med <= stats[i][3] <= 1.3 * med]
-        if not keep:
-            continue
-        score = len(keep)
-        if best is None or score > best[0]:
-            mask = np.isin(labels, keep)
-            x0 = min(int(stats[i][0]) for i in keep)
-            y0 = min(int(stats[i][1]) for i in keep)
-            x1 = max(int(stats[i][0] + stats[i][2]) for i in keep)
-            y1 = max(int(stats[i][1] + stats[i][3]) for i in keep)
-            best = (score, mask.astype(np.uint8), (x0, y0, x1, y1), flag == cv2.THRESH_BINARY)
-    if best is None or best[0] < 2:
-        return None
-    return best[1], best[2], best[3]
+_SHEARS = np.tan(np.radians(np.arange(-24, 25, 3)))
 
 
-def char_crop(frame: Image, row: Quad, char_px: float) -> Image:
-    """A row's characters alone: straightened, cut to their bounding box (small margin) and everything
-    dark that is not a character (flag band, region box and divider, rim, bolts) painted over with the
-    plate's paper. Falls back to ``clean_crop`` of the row when no characters stand out."""
+def _slant(binary: Image) -> float:
+    """The horizontal shear that makes the row's strokes upright (a car seen at an angle slants its
+    characters and the region box's sides): the one whose column profile of ink is the most peaked."""
+    h = binary.shape[0]
+    small = (binary > 0).astype(np.float32)
+    scores = []
+    for shear in _SHEARS:
+        matrix = np.array([[1.0, shear, -shear * h / 2], [0.0, 1.0, 0.0]], dtype=np.float32)
+        warped = cv2.warpAffine(small, matrix, (small.shape[1], h), flags=cv2.INTER_NEAREST)
+        scores.append(float(np.square(warped.sum(axis=0)).sum()))
+    best = int(np.argmax(scores))
+    upright = len(_SHEARS) // 2
+    # no slant unless another shear is clearly better: an upright row's profile barely changes near zero
+    return 0.0 if scores[upright] * 1.03 >= scores[best] else float(_SHEARS[best])
+
+
+def _unslant(image: Image, shear: float) -> Image:
+    h, w = image.shape[:2]
+    matrix = np.array([[1.0, shear, -shear * h / 2], [0.0, 1.0, 0.0]], dtype=np.float32)
+    out: Image = cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out
+
+
+def _lines(binary: Image, char_h: float) -> Image:
+    """The plate's straight lines in a binarised row: horizontal runs longer than any character is wide and
+    vertical runs taller than the characters (the region box, the divider, the rim), grown by a pixel."""
+    horizontal = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _rect(round(2.0 * char_h), 1))
+    vertical = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _rect(1, round(1.15 * char_h) + 1))
+    lines: Image = cv2.dilate(cv2.bitwise_or(horizontal, vertical), _SQUARE3)
+    return lines
+
+
+def char_crop(frame: Image, row: Quad) -> Image:
+    """A row's characters: straightened, cut from the first to the last character-sized mark (region codes
+    the row's quad missed included), with the plate's straight lines and marks far smaller than a character
+    (flag band text, bolts) painted over with the plate's paper. Nothing else is removed: blur or dirt can
+    merge characters into one blob, and the recogniser reads such a blob better than a mask would keep it.
+    Falls back to ``clean_crop`` of the row when no character stands out."""
     side = float(np.linalg.norm(row[3] - row[0]))
     row_char = side / 1.3  # row quads are 1.3 character heights high
     grow_y = (_ROW_SPAN / 1.3 - 1.0) / 2
     grow_x = _ROW_REACH * row_char / max(float(np.linalg.norm(row[1] - row[0])), 1.0)
     wide = rectify(frame, _grow(row, grow_x, grow_y), CHAR_CROP_HEIGHT)
     px = CHAR_CROP_HEIGHT / _ROW_SPAN
-    picked = _pick_chars(wide, px)
-    if picked is None:
-        return clean_crop(rectify(frame, row))
-    mask, (x0, y0, x1, y1), light_on_dark = picked
-    if light_on_dark:  # the recogniser and the paper fill below expect dark characters on a light plate
+    wide, ink, lines, light_on_dark, char_h = _ink(wide, px)
+    if light_on_dark:  # the recogniser expects dark characters on a light plate
         wide = 255 - wide
-    my, mx = int(0.15 * px), int(0.3 * px)
-    y0, y1 = max(0, y0 - my), min(wide.shape[0], y1 + my)
+    h = wide.shape[0]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    keep = np.zeros(count, dtype=bool)
+    for i in range(1, count):
+        _x, y, cw, ch, _area = (int(v) for v in stats[i])
+        if ch < 0.4 * char_h or ch > 1.6 * char_h or cw > 8 * char_h:
+            continue  # flag text, bolts, dirt specks; or the car around the plate
+        if abs(y + ch / 2 - h / 2) > 0.6 * char_h:
+            continue  # off the row's line
+        keep[i] = True
+    kept = np.flatnonzero(keep)
+    if len(kept) == 0:
+        return clean_crop(rectify(frame, row))
+    x0 = int(min(stats[i][0] for i in kept))
+    x1 = int(max(stats[i][0] + stats[i][2] for i in kept))
+    mx = int(0.3 * px)
     x0, x1 = max(0, x0 - mx), min(wide.shape[1], x1 + mx)
-    crop = wide[y0:y1, x0:x1]
-    keep = mask[y0:y1, x0:x1] > 0
-    # paper: the bright side of the row's own pixels (the plate around its characters)
+    crop = wide[:, x0:x1].copy()
     paper = int(np.percentile(crop, 85))
-    cleaned = np.full_like(crop, paper)
-    # keep each character's anti-aliased edge: a character's pixels grown by one
-    grown = cv2.dilate(keep.astype(np.uint8), _SQUARE3) > 0
-    cleaned[grown] = crop[grown]
-    del char_px
-    return cleaned
+    junk = (lines[:, x0:x1] > 0) | ((labels[:, x0:x1] > 0) & ~keep[labels[:, x0:x1]])
+    crop[junk] = paper
+    return crop

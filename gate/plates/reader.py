@@ -252,7 +252,7 @@ class PlateReader:
         return reads, candidates
 
     def _read_candidate(self, frame: Image, candidate: PlateCandidate) -> PlateRead | None:
-        rows = [char_crop(frame, quad, candidate.char_height) for quad in candidate.rows]
+        rows = [char_crop(frame, quad) for quad in candidate.rows]
         crop_line = rows[0] if len(rows) == 1 else _side_by_side(rows)
         probs = self.ocr.probabilities([crop_line])[0]
         match, confidence = read_plate(probs, self.settings.countries, self.settings.generic, len(rows) == 2)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from gate.plates import find_plates, quad_iou, rectify
-from gate.plates.localise import CROP_HEIGHT, clean_crop
+from gate.plates.localise import CROP_HEIGHT, char_crop, clean_crop
 from sim.plates import render_car_frame
 
 CASES = [
@@ -48,3 +49,30 @@ def test_clean_crop_paints_out_full_height_lines_only() -> None:
     cleaned = clean_crop(crop)
     assert cleaned[:, 150:153].min() > 200
     assert cleaned[10:54, 40:48].max() < 50
+
+
+def _russian_like_plate(shear: float) -> tuple[np.ndarray, np.ndarray]:
+    """A white plate with a main row, a divider and a raised region code beyond it, optionally slanted (a
+    car seen at an angle); and the quad of the main row only, as the localiser's row would give it."""
+    plate: np.ndarray = np.full((200, 900), 235, dtype=np.uint8)
+    cv2.putText(plate, "P714PB", (40, 140), cv2.FONT_HERSHEY_DUPLEX, 3.0, 20, 7)
+    cv2.line(plate, (560, 20), (560, 185), 20, 5)  # the divider, taller than any character
+    cv2.putText(plate, "41", (600, 115), cv2.FONT_HERSHEY_DUPLEX, 2.4, 20, 6)
+    if shear:
+        matrix = np.array([[1.0, shear, -shear * 100], [0.0, 1.0, 0.0]], dtype=np.float32)
+        plate = cv2.warpAffine(plate, matrix, (900, 200), borderValue=235)
+    row = np.array([[30, 50], [510, 50], [510, 160], [30, 160]], dtype=np.float32)  # main row, 1.3 char heights
+    return cv2.cvtColor(plate, cv2.COLOR_GRAY2BGR), row
+
+
+@pytest.mark.parametrize("shear", [0.0, 0.25])
+def test_char_crop_reaches_the_region_code_and_paints_the_divider_out(shear: float) -> None:
+    frame, row = _russian_like_plate(shear)
+    crop = char_crop(frame, row)
+    ink = crop < 128
+    columns = ink.any(axis=0)
+    runs = np.flatnonzero(np.diff(columns.astype(np.int8)) == 1)
+    # the main row's characters and the region code beyond the divider are all in the crop
+    assert len(runs) >= 7, f"{len(runs)} ink runs: the region code was cut off"
+    # no column of the crop is dark over more than a character's height: the divider is gone
+    assert ink.sum(axis=0).max() < 0.75 * crop.shape[0]
