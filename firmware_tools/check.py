@@ -25,6 +25,7 @@ from gpiozero.pins.mock import MockFactory
 from pydantic import ValidationError
 
 from gate.actuators import default_pin_factory
+from gate.clock import KnownTimes, known_times
 from gate.config import GateConfig, load_config
 from gate.errors import GateError
 from gate.frames import open_frame_source
@@ -36,8 +37,6 @@ Status = Literal["pass", "fail", "skip"]
 Confirm = Callable[[str], bool]
 
 API = "/api/v1"
-MIN_PLAUSIBLE_TIME = 1704067200  # 2024-01-01 UTC: a clock before it was reset (1970 after a power cut)
-CLOCK_TOLERANCE_S = 120.0  # how far behind the last known good time still counts as a clock that did not jump
 MIN_FREE_BYTES = 200 * 1024 * 1024  # below this the outbox has little room for days offline
 RTC_DEVICE = Path("/dev/rtc0")
 RELAY_CHECK_S = 0.3
@@ -246,16 +245,12 @@ def check_inputs(config: GateConfig, pin_factory: Any | None = None) -> CheckRes
 # -- clock
 
 
-def _last_known_good(config: GateConfig) -> float | None:
-    """The latest time this gate knew to be right: its last successful sync or its newest event."""
+def _known_times(config: GateConfig) -> KnownTimes:
+    """What the gate's store knows of the time (gate.clock, the same bounds the gate checks at start)."""
     if not config.gate.db_path.exists():
-        return None
+        return KnownTimes()
     with GateStore(config.gate.db_path) as store:
-        last_sync = store.sync_state().last_sync_at
-        row = store.conn.execute("SELECT max(occurred_at) FROM events").fetchone()
-    newest_event = None if row[0] is None else row[0] / 1000.0
-    known = [at for at in (last_sync, newest_event) if at is not None]
-    return max(known) if known else None
+        return known_times(store)
 
 
 def _ntp_synchronized() -> bool | None:
@@ -284,37 +279,27 @@ def check_clock(
     require_rtc: bool = True,
     ntp: Callable[[], bool | None] = _ntp_synchronized,
 ) -> list[CheckResult]:
+    """The clock judged as the gate judges it at start (gate.clock), then NTP and the RTC."""
     now = time.time() if now is None else now
     shown = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    results = []
-    if now < MIN_PLAUSIBLE_TIME:
-        results.append(
-            _fail(
-                "clock",
-                f"the clock says {shown}",
-                "the clock was reset (RTC battery flat or missing): connect the network so NTP sets it, or "
-                "`sudo date -s 'YYYY-MM-DD hh:mm:ss'` then `sudo hwclock -w`",
-            )
-        )
-    else:
-        results.append(_pass("clock", f"the clock says {shown}"))
     try:
-        known = _last_known_good(config)
+        problem = _known_times(config).problem(now)
     except GateError as err:
-        known = None
-        results.append(_fail("clock vs. store", str(err), "see the store check"))
-    if known is not None:
-        behind = known - now
-        if behind > CLOCK_TOLERANCE_S:
-            results.append(
-                _fail(
-                    "clock vs. store",
-                    f"the clock is {behind:.0f} s behind the last time this gate knew was good",
-                    "set the clock (NTP or `date -s`) before the gate decides again; check the RTC battery",
-                )
-            )
+        results = [_fail("clock", f"the clock says {shown}; the store cannot tell more: {err}", "see the store check")]
+    else:
+        if problem is None:
+            results = [_pass("clock", f"the clock says {shown}: not before anything this gate saw happen")]
         else:
-            results.append(_pass("clock vs. store", "not behind the last known good time"))
+            results = [
+                _fail(
+                    "clock",
+                    f"{problem} (it says {shown}); the gate would decide on the last known good time and flag "
+                    "its events",
+                    "set the clock: connect the network so NTP sets it, or `sudo date -s 'YYYY-MM-DD hh:mm:ss'` then "
+                    "`sudo hwclock -w`, and check the RTC battery; if the clock is right, let the gate sync once "
+                    "(the server's time clears it)",
+                )
+            ]
     synced = ntp()
     if synced is None:
         results.append(_skip("NTP", "timedatectl cannot tell (not running under systemd)"))
