@@ -8,6 +8,8 @@
     qaqpa_gate_reader_up{reader, protocol}        1 while a card reader's port is open and answering
     qaqpa_gate_camera_ok                          0 after a camera error
     qaqpa_gate_disk_free_bytes                    free space beside the store
+    qaqpa_gate_disk_alarm                         1 while free space is low or an event could not be written
+    qaqpa_gate_clock_suspect                      1 while decisions are timed by the estimate (gate.clock)
 
 Counters are pushed by the decision path; the gauges are read from ``GateController.status()`` at scrape
 time, so there is no polling thread and a scrape never sees a stale value. Each gate has its own registry
@@ -72,6 +74,16 @@ class _StatusCollector(Collector):
         except OSError:
             free = math.nan  # the data folder is gone: NaN rather than a number that looks fine
         yield GaugeMetricFamily("qaqpa_gate_disk_free_bytes", "Free bytes on the store's file system.", free)
+        yield GaugeMetricFamily(
+            "qaqpa_gate_disk_alarm",
+            "1 while free space is low or the last event could not be written (gate.disk).",
+            int(bool(status["disk"]["alarm"])),
+        )
+        yield GaugeMetricFamily(
+            "qaqpa_gate_clock_suspect",
+            "1 while the wall clock is not believed and decisions are flagged clock_suspect.",
+            int(bool(status["clock"]["suspect"])),
+        )
 
 
 class GateMetrics:

@@ -1,14 +1,16 @@
 """Disk safety (gate.disk): a full store keeps the barrier shut and raises the alarm, frees room from counted
-uploads, corrupts nothing; retention prunes only uploaded events. A full disk is simulated with SQLite's
-``max_page_count`` on the decision connection."""
+uploads, corrupts nothing, and the ranger page says so; retention prunes only uploaded events. A full disk is
+simulated with SQLite's ``max_page_count`` on the decision connection."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from gpiozero.pins.mock import MockFactory
 
 from gate.config import GateConfig, GateSettings, RelaySettings, ServerSettings
@@ -17,6 +19,8 @@ from gate.disk import DAY_S, DiskFullError, DiskGuard
 from gate.errors import GateError
 from gate.frames import QueueFrameSource
 from gate.store import GateStore
+from gate.web import create_app
+from gate.web.sessions import hash_pin
 from protocol import Direction, ParkSettings, SigningKey
 from tests.gate.server_double import DEVICE_TOKEN, GateApi
 from tests.gate.world import NOW, PARK, sync_page
@@ -73,6 +77,18 @@ def test_a_full_disk_keeps_the_barrier_shut_and_raises_the_alarm(
         stored = controller.store.events()
         assert stored[: len(before)] == before  # nothing written was lost
         assert all(e.note is not None for e in stored)
+        # the ranger sees the alarm, and a manual open is refused in the page's language, not pretended
+        page = TestClient(create_app(controller, hash_pin("4821")), headers={"Accept-Language": "ru"})
+        page.post("/login", data={"pin": "4821"})
+        alarm = "Диск заполнен: решения не записываются, шлагбаум остаётся закрытым"
+        index = page.get("/").text
+        assert alarm in index
+        csrf = re.search(r'name="csrf" value="([^"]+)"', index)
+        assert csrf is not None
+        reason = "скорая помощь " + "я" * 450  # larger than the write that found the disk full
+        refused = page.post("/open", data={"csrf": csrf.group(1), "reason": reason})
+        assert refused.status_code == 503 and refused.text.count(alarm) == 2  # the form's answer and the status
+        assert controller.store.events() == stored
     finally:
         controller.close()
 
