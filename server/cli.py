@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TextIO
 
+from sqlalchemy.engine import Connection
+
 from server.accounts import Role, add_user
+from server.bookings import DAY_MINUTES, SlotPlan, hhmm, parse_hhmm, set_slots, slot_plan
 from server.config import Settings
 from server.db import make_engine, upgrade
-from server.errors import ServerError
+from server.errors import InvalidInput, ServerError
+from server.parks import get_park
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -46,20 +51,69 @@ def read_password(stdin: TextIO) -> str:
     return stdin.readline().rstrip("\r\n")
 
 
+@contextmanager
+def _transaction(args: argparse.Namespace) -> Iterator[Connection]:
+    """One transaction on the newest schema of the command's database, committed when the block ends."""
+    engine = make_engine(_settings(args).database_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
 def cmd_user_add(args: argparse.Namespace, stdin: TextIO) -> int:
     if not args.password_stdin:
         raise ServerError("give the password on stdin with --password-stdin (never on the command line)")
     password = read_password(stdin)
-    settings = _settings(args)
-    engine = make_engine(settings.database_url)
-    try:
-        upgrade(engine)
-        with engine.begin() as conn:
-            user = add_user(conn, args.name, Role(args.role), password, args.park)
-    finally:
-        engine.dispose()
+    with _transaction(args) as conn:
+        user = add_user(conn, args.name, Role(args.role), password, args.park)
     where = f" of park {args.park}" if args.park else ""
     print(f"added {user.role.value} {user.name!r}{where}")
+    return 0
+
+
+def slot_spec(text: str) -> tuple[int, int, int]:
+    """``HH:MM-HH:MM=QUOTA`` (park-local start, end, people) as ``(start_minute, minutes, quota)``."""
+    times, sep, quota = text.partition("=")
+    start, dash, end = times.partition("-")
+    if not (sep and dash and quota.isascii() and quota.isdigit()):
+        raise InvalidInput(f"{text!r} is not a slot: give HH:MM-HH:MM=QUOTA, e.g. 09:00-11:00=50")
+    first = parse_hhmm(start)
+    last = DAY_MINUTES if end == "24:00" else parse_hhmm(end)
+    if last <= first:
+        raise InvalidInput(f"the slot {text!r} ends before it starts")
+    return first, last - first, int(quota)
+
+
+def _print_slots(slug: str, plan: SlotPlan) -> None:
+    if not plan.slots:
+        print(f"{slug}: no entry slots (visitors book whole days)")
+        return
+    print(f"{slug}: entry slots (a slot's permit admits {plan.early_minutes} minutes early)")
+    for start, minutes, quota in plan.slots:
+        print(f"  {hhmm(start)}-{hhmm(start + minutes)}  quota {quota}")
+
+
+def cmd_slots_list(args: argparse.Namespace, _stdin: TextIO) -> int:
+    with _transaction(args) as conn:
+        park = get_park(conn, args.park)
+        plan = slot_plan(conn, park)
+    _print_slots(park.slug, plan)
+    return 0
+
+
+def cmd_slots_set(args: argparse.Namespace, _stdin: TextIO) -> int:
+    if not args.slots and not args.clear:
+        raise InvalidInput("give the slots (HH:MM-HH:MM=QUOTA ...), or --clear to book whole days")
+    if args.slots and args.clear:
+        raise InvalidInput("give either slots or --clear, not both")
+    slots = [slot_spec(text) for text in args.slots]
+    with _transaction(args) as conn:
+        park = get_park(conn, args.park)
+        plan = set_slots(conn, park, slots, args.early_minutes)
+    _print_slots(park.slug, plan)
     return 0
 
 
@@ -101,6 +155,30 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--park", metavar="SLUG", help="the park a manager or ranger belongs to")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin (required)")
     add.set_defaults(func=cmd_user_add)
+
+    slots = commands.add_parser(
+        "slots", help="a park's entry time slots", description="A park's entry time slots and their quotas."
+    )
+    slot_commands = slots.add_subparsers(dest="slots_command", required=True, metavar="COMMAND")
+    listing = with_db(slot_commands.add_parser("list", help="show the slots", description="Show a park's entry slots."))
+    listing.add_argument("park", metavar="PARK", help="the park's slug")
+    listing.set_defaults(func=cmd_slots_list)
+    setting = with_db(
+        slot_commands.add_parser(
+            "set",
+            help="replace the slots",
+            description="Replace a park's entry slots; visitors then book a slot. Bookings made keep theirs.",
+        )
+    )
+    setting.add_argument("park", metavar="PARK", help="the park's slug")
+    setting.add_argument(
+        "slots", nargs="*", metavar="HH:MM-HH:MM=QUOTA", help="park-local start and end, people (09:00-11:00=50)"
+    )
+    setting.add_argument("--clear", action="store_true", help="no slots: visitors book whole days")
+    setting.add_argument(
+        "--early-minutes", type=int, default=0, metavar="N", help="a slot's permit admits N minutes early (0)"
+    )
+    setting.set_defaults(func=cmd_slots_set)
     return parser
 
 

@@ -34,6 +34,7 @@ class PermitRecord:
     token: str
     revoked: bool
     revoked_at: int | None
+    quota_override_by: str | None = None  # the admin who issued it beyond a quota
 
     def public(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class PermitRecord:
             "kid": self.kid,
             "revoked": self.revoked,
             "revoked_at": self.revoked_at,
+            "quota_override_by": self.quota_override_by,
         }
 
 
@@ -65,6 +67,7 @@ def issue_permit(
     category: str | None = None,
     now: int | None = None,
     plate_country: str | None = None,
+    quota_override_by: str | None = None,
 ) -> PermitRecord:
     """Sign and store a new permit; it enters the park's change feed at once.
 
@@ -116,6 +119,7 @@ def issue_permit(
         token=token,
         revoked=False,
         revoked_at=None,
+        quota_override_by=quota_override_by,
     )
     conn.execute(
         permits.insert().values(
@@ -135,6 +139,7 @@ def issue_permit(
             revoked=False,
             revoked_at=None,
             change_seq=next_seq(conn, permit_id=record.id),
+            quota_override_by=quota_override_by,
         )
     )
     return record
@@ -173,6 +178,7 @@ def get_permit(conn: Connection, permit_id: str) -> PermitRecord:
         token=row.token,
         revoked=bool(row.revoked),
         revoked_at=row.revoked_at,
+        quota_override_by=row.quota_override_by,
     )
 
 

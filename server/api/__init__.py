@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.api.routes import auth, cards, dashboard, gate, keys, parks, permits, public, stats, vehicle_passes
+from server.api.routes import (
+    auth,
+    cards,
+    dashboard,
+    gate,
+    keys,
+    parks,
+    permits,
+    public,
+    slots,
+    stats,
+    vehicle_passes,
+)
 
 api_router = APIRouter()
-for _module in (auth, keys, parks, permits, cards, vehicle_passes, gate, stats, dashboard, public):
+for _module in (auth, keys, parks, slots, permits, cards, vehicle_passes, gate, stats, dashboard, public):
     api_router.include_router(_module.router)
 
 __all__ = ["api_router"]

@@ -94,6 +94,10 @@ class PermitCreate(Body):
         ]
         | None
     ) = None
+    override_quota: StrictBool = Field(
+        default=False,
+        description="admins only: issue even when the day's or the entry slot's places are gone (recorded)",
+    )
 
 
 class PermitPublic(BaseModel):
@@ -110,6 +114,7 @@ class PermitPublic(BaseModel):
     kid: str
     revoked: bool
     revoked_at: int | None
+    quota_override_by: str | None = None  # the admin who issued it beyond the day's or slot's quota
 
 
 CardUid = Annotated[StrictStr, Field(min_length=1, max_length=64, description="hex bytes as the reader reports them")]

@@ -20,11 +20,13 @@ from sqlalchemy.engine import Connection
 
 from protocol import normalize_plate
 from server.api.deps import ConnDep, SigningKeyDep
+from server.bookings import issue_at_office
 from server.db import parks, permits
 from server.errors import InvalidInput
+from server.i18n import request_language
 from server.park_time import day_bounds
 from server.parks import Park, get_park, get_park_by_id, list_parks
-from server.permits import get_permit, issue_permit, revoke_permit
+from server.permits import get_permit, revoke_permit
 from server.web.auth import PageSession, check_csrf
 from server.web.pages import render
 
@@ -121,13 +123,15 @@ def issue_form(
     found = get_park(conn, park)
     session.user.require_read(found)
     start, end = day_bounds(found, _date(day))
-    record = issue_permit(
+    # the day's quota and entry slots hold at the office as for a visitor's booking
+    record = issue_at_office(
         conn,
         key,
         found,
         start,
         end - 1,
         (adults, children, exempt),
+        request_language(request),
         plate=plate.strip() or None,
         now=int(time.time()),
     )

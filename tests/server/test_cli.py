@@ -64,7 +64,9 @@ def test_migrate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest
     assert "newest schema" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["migrate"], ["user"], ["user", "add"]])
+@pytest.mark.parametrize(
+    "command", [[], ["serve"], ["migrate"], ["user"], ["user", "add"], ["slots"], ["slots", "list"], ["slots", "set"]]
+)
 def test_every_command_has_help(command: list[str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "server.cli", *command, "--help"], capture_output=True, text=True, check=False

@@ -5,33 +5,43 @@ from __future__ import annotations
 import io
 
 import qrcode
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from qrcode.constants import ERROR_CORRECT_M
 
 from server.api.deps import ConnDep, CurrentUser, SigningKeyDep
 from server.api.schemas import PermitCreate, PermitPublic
+from server.bookings import issue_at_office
+from server.i18n import request_language
 from server.parks import get_park, get_park_by_id
-from server.permits import get_permit, issue_permit, revoke_permit
+from server.permits import get_permit, revoke_permit
 
 router = APIRouter(tags=["permits"])
 
 
 @router.post("/permits", status_code=status.HTTP_201_CREATED)
-def add_permit(conn: ConnDep, user: CurrentUser, key: SigningKeyDep, body: PermitCreate) -> PermitPublic:
-    """Issue a signed permit; ``token`` is the QR text (permit token v1).
+def add_permit(
+    request: Request, conn: ConnDep, user: CurrentUser, key: SigningKeyDep, body: PermitCreate
+) -> PermitPublic:
+    """Issue a signed permit at the park office; ``token`` is the QR text (permit token v1).
 
     A vehicle permit carries the car's plate (422 if it fits no plate format, unless ``plate_country`` is
-    "XX") and its vehicle class as ``category``.
+    "XX") and its vehicle class as ``category``. 409 when a day the permit is valid on has no places left
+    in the park's daily quota, or the entry slot it starts in has none, as for a visitor's booking; an
+    admin may issue anyway with ``override_quota`` (recorded as ``quota_override_by``).
     """
     park = get_park(conn, body.park)
     user.require_read(park)  # every role of the park may issue (rangers at the office)
-    record = issue_permit(
+    if body.override_quota:
+        user.require_admin()
+    record = issue_at_office(
         conn,
         key,
         park,
         body.valid_from,
         body.valid_until,
         body.party,
+        request_language(request),
+        override_by=user.name if body.override_quota else None,
         plate=body.plate,
         plate_country=body.plate_country,
         entries_per_day=body.entries_per_day,

@@ -19,7 +19,17 @@ from sqlalchemy.engine import Connection
 from server.api.deps import ConnDep, SettingsDep, SigningKeyDep
 from server.api.schemas import Body, PlateCountry, Slug, VehicleClass
 from server.api.schemas import Plate as PlateText
-from server.bookings import Booking, BookingRequest, availability, book, get_booking, park_today, price
+from server.bookings import (
+    Booking,
+    BookingRequest,
+    availability,
+    book,
+    get_booking,
+    hhmm,
+    park_today,
+    parse_hhmm,
+    price,
+)
 from server.errors import NotFound
 from server.i18n import LocalizedError, format_money, format_time, gettext_for, request_language
 from server.parks import Park, get_park, list_parks
@@ -65,10 +75,7 @@ class BookingBody(Body):
     payment_reference: PaymentReference | None = None
 
     def request(self) -> BookingRequest:
-        slot = None
-        if self.slot is not None:
-            hours, minutes = self.slot.split(":")
-            slot = int(hours) * 60 + int(minutes)
+        slot = None if self.slot is None else parse_hhmm(self.slot)
         return BookingRequest(
             park=self.park,
             day=self.day,
@@ -144,7 +151,7 @@ class BookingPublic(BaseModel):
 
 
 def _hhmm(minutes: int | None) -> str | None:
-    return None if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
+    return None if minutes is None else hhmm(minutes)
 
 
 def quote_public(found: Quote, lang: str) -> QuotePublic:
