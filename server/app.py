@@ -5,25 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from protocol import EventBatch
 from server.api import api_router
 from server.config import Settings
 from server.db import make_engine, upgrade
-from server.errors import ServerError
 from server.limits import BodySizeLimit
 from server.metrics import install_metrics
 from server.signing import load_or_create_key, publish_key
 from server.web import mount_web
 
 API_PREFIX = "/api/v1"
-
-
-async def _server_error(_request: Request, exc: Exception) -> JSONResponse:
-    status_code = exc.status_code if isinstance(exc, ServerError) else 500
-    return JSONResponse({"detail": str(exc)}, status_code=status_code)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -44,8 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.signing_key = key
     app.include_router(api_router, prefix=API_PREFIX)
-    app.add_exception_handler(ServerError, _server_error)
-    mount_web(app)  # pages, /static, and errors in the request's language (server.web)
+    mount_web(app)  # pages, /static, and ServerError answers: JSON for the API, pages in their language
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_metrics(app)  # GET /metrics (this host or $QAQPA_METRICS_TOKEN) and request counts
 

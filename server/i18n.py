@@ -243,6 +243,22 @@ def format_day(day: dt.date, lang: str) -> str:
     return dates.format_date(day, format="long", locale=BABEL_LOCALES[_checked(lang)])
 
 
+def format_day_short(day: dt.date, lang: str) -> str:
+    """A day without its year for chart axes, e.g. ``25 қар.``, ``25 нояб.``, ``Nov 25``."""
+    return dates.format_skeleton("MMMd", day, locale=BABEL_LOCALES[_checked(lang)])
+
+
+def format_month(day: dt.date, lang: str) -> str:
+    """The month of ``day`` with its year, e.g. ``2026 ж. қар.``, ``нояб. 2026 г.``, ``Nov 2026``."""
+    return dates.format_skeleton("yMMM", day, locale=BABEL_LOCALES[_checked(lang)])
+
+
+def weekday_names(lang: str) -> list[str]:
+    """Abbreviated weekday names, Monday first, e.g. ``дс``, ``пн``, ``Mon``."""
+    names = dates.get_day_names("abbreviated", locale=BABEL_LOCALES[_checked(lang)])
+    return [names[day] for day in range(7)]
+
+
 def format_moment(unix_s: int, lang: str, timezone: str = PARK_TIMEZONE) -> str:
     """A stored UTC instant shown in the park's local time, e.g. ``1 июня 2026 г., 09:30``."""
     local = dt.datetime.fromtimestamp(unix_s, tz=ZoneInfo(timezone))

@@ -100,7 +100,7 @@ def permit_pdf(booking: Booking, lang: str) -> bytes:
     _ = gettext_for(lang)
     fonts = font_files()
     pdf = FPDF(format="A4")
-    pdf.set_title(f"Qaqpa e-permit {booking.permit.id}")
+    pdf.set_title(f"Qaqpa {_(TITLE)} {booking.permit.id}")
     pdf.set_subject(f"permit {booking.permit.id} {booking.park.slug} {booking.day.isoformat()}")
     pdf.set_creator("Qaqpa")
     pdf.set_lang(lang)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,13 +17,28 @@ from markupsafe import Markup
 
 from server.api.deps import ConnDep
 from server.capacity import set_limits
-from server.park_time import days_bounds, park_today
-from server.parks import get_park, list_parks
+from server.i18n import format_day_short, format_month, format_time, request_language
+from server.park_time import days_bounds, local, park_today
+from server.parks import Park, get_park, list_parks
 from server.stats_dashboard import dashboard
 from server.web.auth import PageSession, check_csrf
 from server.web.pages import render
 
 router = APIRouter(include_in_schema=False)
+
+
+def _json_script(value: object) -> Markup:
+    # inside <script type="application/json">: "</" would end the element early
+    return Markup(json.dumps(value, ensure_ascii=False).replace("</", "<\\/"))
+
+
+def chart_labels(park: Park, data: dict[str, Any], lang: str) -> dict[str, list[str]]:
+    """The charts' axis labels in ``lang``: local hours, days of the daily chart, months of the monthly one."""
+    return {
+        "hours": [format_time(hour * 60, lang) for hour in range(24)],
+        "days": [format_day_short(local(point["day"], park.timezone).date(), lang) for point in data["daily"]],
+        "months": [format_month(dt.date.fromisoformat(f"{point['month']}-01"), lang) for point in data["monthly"]],
+    }
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -45,6 +60,7 @@ def park_page(request: Request, conn: ConnDep, session: PageSession, park: str) 
     data = dashboard(conn, found, now)
     start, end = days_bounds(found, park_today(found, now) - dt.timedelta(days=29), 30)
     export = {"from": start, "to": end}
+    lang = request_language(request)
     return render(
         request,
         "dashboard/park.html",
@@ -52,7 +68,8 @@ def park_page(request: Request, conn: ConnDep, session: PageSession, park: str) 
             "session": session,
             "park": found,
             "data": data,
-            "chart_data": Markup(json.dumps(data).replace("</", "<\\/")),
+            "chart_data": _json_script(data),
+            "chart_labels": _json_script(chart_labels(found, data, lang)),
             "can_manage": session.user.can_manage(found),
             "export": export,
         },

@@ -14,9 +14,11 @@ A template extends ``base.html`` and fills ``{% block title %}`` and ``{% block 
 * ``{{ _("Text") }}``, ``{{ _("%(n)s people", n=3) }}``, ``{{ ngettext("%(num)s gate", "%(num)s gates", n) }}``
   and ``{% trans %}…{% endtrans %}`` translate into the request's language (``lang``); add new sentences to
   the three catalogues in ``server/locale`` (``tests/server/test_public_i18n.py`` fails on a missing one).
-* ``money(tenge)``, ``number(x)``, ``day(date)``, ``moment(unix_s)``, ``clock(minutes)`` format the local way;
-  ``reason(code)`` gives a reason code's text; ``static(path)`` the URL of a file in ``server/static``;
-  ``lang_url(code)`` the current page in another language (the switcher in ``base.html`` uses it).
+* ``money(tenge)``, ``number(x)``, ``day(date)``, ``moment(unix_s, timezone)``, ``clock(minutes)`` format the
+  local way (``weekdays`` are the day names, Monday first); ``reason(code)`` gives a reason code's text,
+  ``category(code)`` a counting category's name, ``reader(name, state)`` a gate reader's state;
+  ``static(path)`` the URL of a file in ``server/static``; ``lang_url(code)`` the current page in another
+  language (the switcher in ``base.html`` uses it).
 
 ``render`` remembers a ``?lang=`` choice in the ``lang`` cookie, so the next page keeps the language.
 """
@@ -33,6 +35,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from server import i18n
+from server.web import labels
 
 STATIC_DIR: Final = Path(__file__).resolve().parent.parent / "static"
 STATIC_URL: Final = "/static"
@@ -73,6 +76,9 @@ def page_helpers(lang: str) -> dict[str, Any]:
         "moment": lambda unix_s, tz=i18n.PARK_TIMEZONE: i18n.format_moment(unix_s, lang, tz),
         "clock": lambda minutes: i18n.format_time(minutes, lang),
         "reason": lambda code: i18n.reason_text(code, lang),
+        "category": lambda code: labels.category_name(code, lang),
+        "reader": lambda name, state: labels.reader_text(name, state, lang),
+        "weekdays": i18n.weekday_names(lang),
         "static": lambda path: f"{STATIC_URL}/{path}",
     }
 

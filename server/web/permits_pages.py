@@ -55,7 +55,7 @@ def _valid_on(visible: list[Park], day: dt.date) -> sa.ColumnElement[bool]:
 def search_permits(conn: Connection, visible: list[Park], q: str = "", day: str = "") -> list[dict[str, Any]]:
     """Permits of the ``visible`` parks with an id starting with ``q`` or plate ``q``, valid on local ``day``."""
     query = (
-        sa.select(permits, parks.c.slug.label("park_slug"))
+        sa.select(permits, parks.c.slug.label("park_slug"), parks.c.timezone.label("park_timezone"))
         .join(parks, parks.c.id == permits.c.park_id)
         .order_by(permits.c.issued_at.desc())
         .limit(MAX_RESULTS)
@@ -85,8 +85,9 @@ def permits_page(request: Request, conn: ConnDep, session: PageSession, q: str =
 @router.get("/permits/{permit_id}", response_class=HTMLResponse)
 def permit_page(request: Request, conn: ConnDep, session: PageSession, permit_id: str) -> Response:
     record = get_permit(conn, permit_id)
-    session.user.require_read(get_park_by_id(conn, record.park_id))
-    return render(request, "dashboard/permit.html", {"session": session, "permit": record})
+    park = get_park_by_id(conn, record.park_id)
+    session.user.require_read(park)
+    return render(request, "dashboard/permit.html", {"session": session, "permit": record, "park": park})
 
 
 @router.post("/permits/{permit_id}/revoke")

@@ -26,9 +26,18 @@ from playwright.sync_api import Page
 
 from protocol import Reason
 from server.accounts import Role
-from server.i18n import LANGUAGE_NAMES, Language, format_moment, format_number, gettext_for, reason_text
+from server.i18n import (
+    LANGUAGE_NAMES,
+    Language,
+    format_day_short,
+    format_moment,
+    format_number,
+    gettext_for,
+    reason_text,
+)
 from server.park_time import day_start
 from server.parks import DEFAULT_TIMEZONE
+from server.web.labels import reader_text
 from tests.browser.conftest import LiveServer, assert_fits
 
 PARK = "dash-ile-alatau"
@@ -303,17 +312,18 @@ def check_dashboard(page: Page, day: SimulatedDay, lang: Language) -> None:
         ]
     assert gates["Main entrance"][1] == _("online")
     assert gates["Main entrance"][3] == format_number(3, lang)
-    assert gates["Main entrance"][4] == "qr: ok, rfid: ok"
+    assert gates["Main entrance"][4] == f"{reader_text('qr', 'ok', lang)}, {reader_text('rfid', 'ok', lang)}"
     assert gates["Main entrance"][2] in {format_moment(t, lang) for t in range(day.synced[0], day.synced[1] + 1)}
     assert gates["Exit"][1:3] == [_("offline"), "—"]
 
-    categories = {"car": _("Car"), "pedestrian": _("No vehicle, on foot"), "standard": "standard"}
+    categories = {"car": _("Car"), "pedestrian": _("No vehicle, on foot"), "standard": _("Standard permit")}
     assert page.locator("#by-gate thead th").all_inner_texts()[1:] == list(categories.values())
     by_gate = {
         row[0]: {c: int(n) for c, n in zip(categories, row[1:], strict=True) if n != "0"}
         for row in table(page, "#by-gate")
     }
-    assert by_gate == day.by_gate()
+    names = {slug: name for slug, name, _direction in GATES}
+    assert by_gate == {names[slug]: cells for slug, cells in day.by_gate().items()}  # gates by their names
 
     refusals = {reason_text(code, lang): format_number(n, lang) for code, n in day.refusals().items()}
     assert dict(table(page, "#refusals")) == refusals
@@ -326,6 +336,8 @@ def check_dashboard(page: Page, day: SimulatedDay, lang: Language) -> None:
     assert hourly["datasets"][2]["data"] == day.hourly(day.today - 364 * DAY)
     daily = chart(page, "daily")
     assert daily["datasets"][0]["data"][-4:] == [5, 3, 6, day.people("entry")]  # three days ago … today
+    today = dt.datetime.fromtimestamp(day.today, ZONE).date()
+    assert daily["labels"][-1] == format_day_short(today, lang)  # the axis in the page's language
     monthly = chart(page, "monthly")
     assert sum(monthly["datasets"][0]["data"]) >= day.people("entry")
     assert sum(monthly["datasets"][1]["data"]) == 8  # the day a year before
@@ -333,7 +345,7 @@ def check_dashboard(page: Page, day: SimulatedDay, lang: Language) -> None:
     # last week's 4 people at 10:00 on today's weekday, averaged over twelve weeks
     weekday = dt.datetime.fromtimestamp(day.today, ZONE).weekday()
     cell = page.locator(f"#heatmap tbody tr >> nth={weekday}").locator("td >> nth=10")
-    assert cell.get_attribute("title") == str(round(4 / HEATMAP_WEEKS, 1))
+    assert cell.get_attribute("title") == format_number(round(4 / HEATMAP_WEEKS, 1), lang)
 
 
 def test_a_manager_logs_in_and_sees_the_simulated_day(
@@ -401,7 +413,7 @@ def test_a_ranger_finds_a_permit_and_revokes_it(
     with page.expect_navigation():
         page.click(f"#results a[href='/permits/{permit}']")
     assert page.inner_text("#status") == _("valid")
-    assert page.evaluate("document.querySelector('img[alt=QR]').naturalWidth") > 0
+    assert page.evaluate("document.querySelector('#permit-qr').naturalWidth") > 0
     shot(page, "permit")
 
     # the same POST without the form's token, with the session cookie: refused, and nothing changes

@@ -81,7 +81,10 @@ def test_every_route_refuses_anonymous_and_wrong_credentials(world: World) -> No
         else:
             wrong = client.request(method, path, headers=world.entry_device)
         assert wrong.status_code == 403, (method, path, wrong.text)
-        assert "detail" in wrong.json()
+        if path.startswith("/api/"):
+            assert "detail" in wrong.json()
+        else:  # a page answers with a page in the reader's language, never with JSON
+            assert wrong.headers["content-type"].startswith("text/html") and 'id="error"' in wrong.text
 
 
 def test_public_routes_answer_without_credentials(client: TestClient) -> None:

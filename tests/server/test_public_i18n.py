@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import time
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
+from babel import dates
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from protocol import Reason
 from server import i18n
+from server.accounts import authenticate
 from server.i18n import LocalizedError, choose_language, parse_accept_language, reason_text
-from tests.server.conftest import TestClient
+from server.web import labels
+from server.web.auth import SESSION_COOKIE, create_session
+from tests.server.conftest import PARK, PASSWORD, TestClient, World, event
 
 SERVER = Path(i18n.__file__).parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -105,3 +113,111 @@ def test_pages_answer_in_the_browser_language_and_remember_a_switch(client: Test
     # the cookie keeps the choice on the next page, over the browser's language
     assert "Book a visit" in client.get("/", headers={"Accept-Language": "ru"}).text
     assert "Сапарды брондау" in client.get("/?lang=kk").text
+
+
+class _VisibleText(HTMLParser):
+    """The text a person reads on a page: text outside scripts and styles, alt/title/label attributes,
+    and the JSON of the charts' labels."""
+
+    READ_ATTRIBUTES = ("alt", "title", "aria-label", "placeholder")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self._skip: str | None = None
+        self._json = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        self.texts += [value for name, value in attrs if name in self.READ_ATTRIBUTES and value]
+        if tag in ("script", "style"):
+            self._skip = tag
+            self._json = values.get("id") == "chart-labels"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._skip:
+            self._skip, self._json = None, False
+
+    def handle_data(self, data: str) -> None:
+        if self._json:
+            self.texts += [label for labels in json.loads(data).values() for label in labels]
+        elif self._skip is None and data.strip():
+            self.texts.append(data.strip())
+
+
+def _english_words(lang: str) -> list[re.Pattern[str]]:
+    """Patterns of what English left on a ``lang`` page gives away: every catalogue sentence whose text in
+    ``lang`` differs (its longest fixed part, for sentences with placeholders), the codes pages must name
+    (categories, reader states), and English month and weekday names."""
+    catalogue = i18n.translations(lang)
+    found: set[str] = set()
+    for msgid in extracted_msgids():
+        if catalogue.gettext(msgid) != msgid:
+            fixed = max(PLACEHOLDER.split(msgid), key=len).strip(" .,:;")
+            if len(fixed) >= 3:
+                found.add(fixed)
+    found |= {code for code in (*labels.CATEGORY_NAMES, *labels.READER_STATES) if code}
+    found |= set(dates.get_month_names("abbreviated", locale="en").values())
+    found |= set(dates.get_day_names("abbreviated", locale="en").values())
+    return [re.compile(rf"(?<![\w-]){re.escape(text)}(?![\w-])") for text in found]
+
+
+def _staff_session(world: World) -> str:
+    app: Any = world.client.app
+    with app.state.engine.begin() as conn:
+        user = authenticate(conn, "manager", PASSWORD)
+        assert user is not None
+        return create_session(conn, user)
+
+
+def _a_day_at_the_park(world: World) -> tuple[str, str]:
+    """Events of every kind of category, a refusal, an offline conflict, gate health; a booked permit."""
+    today = int(time.time()) // 60 * 60
+    n = iter(range(1000))
+    batch = [
+        event(next(n), occurred_at=(today - 600 + i) * 1000, people=1, category=category)
+        for i, category in enumerate(("standard", "pedestrian", "car", "resident", "ranger", None))
+    ]
+    batch += [event(next(n), occurred_at=(today - 300) * 1000, reason="expired", granted=False, people=0)]
+    batch += [event(next(n), occurred_at=(today - 200) * 1000, flags=["offline"], permit_id="p1", category="bus")]
+    assert world.client.post("/api/v1/gate/events", json={"events": batch}, headers=world.entry_device).is_success
+    second = [event(next(n), occurred_at=(today - 100) * 1000, flags=["offline"], permit_id="p1", category="bus")]
+    assert world.client.post("/api/v1/gate/events", json={"events": second}, headers=world.exit_device).is_success
+    status = json.dumps({"outbox": 1200, "readers": {"camera": "ok", "rfid": "no_data", "plates": "disconnected"}})
+    headers = {**world.entry_device, "X-Gate-Status": status}
+    assert world.client.get("/api/v1/gate/sync", headers=headers).status_code == 200
+    staff_permit = world.issue(plate="777ABC02", category="car")["id"]
+    day = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    body = {"park": PARK, "day": day, "party": {"adults": 2, "pensioners": 1}, "vehicle_class": "car"}
+    booked = world.client.post("/api/v1/public/bookings", json={**body, "plate": "123ABC02"})
+    assert booked.status_code == 201, booked.text
+    return staff_permit, booked.json()["id"]
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_no_page_shows_english_in_kazakh_or_russian(world: World, lang: str) -> None:
+    staff_permit, booked = _a_day_at_the_park(world)
+    client = world.client
+    visitor_pages = ["/", f"/book/{PARK}", f"/permit/{booked}", "/book/nowhere", "/login"]
+    staff_pages = [
+        "/dashboard",
+        f"/dashboard/{PARK}",
+        f"/permits?q={staff_permit[:6]}",
+        f"/permits/{staff_permit}",
+        "/permits/nonexistent",
+        "/permits?day=not-a-date",
+    ]
+    english = _english_words(lang)
+    leaks = []
+    for path in visitor_pages + staff_pages:
+        client.cookies.clear()
+        if path in staff_pages:
+            client.cookies.set(SESSION_COOKIE, _staff_session(world))
+        page = client.get(path, params={"lang": lang})
+        assert page.headers["content-type"].startswith("text/html"), (path, page.status_code, page.text[:200])
+        parser = _VisibleText()
+        parser.feed(page.text)
+        assert parser.texts, path
+        leaks += [(path, text) for text in parser.texts for pattern in english if pattern.search(text)]
+    client.cookies.clear()
+    assert not leaks, leaks
