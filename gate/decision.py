@@ -129,6 +129,17 @@ class Usage:
         return self.inside and self.last_entry_at is not None and now - self.last_entry_at < passback_timeout_s
 
 
+@dataclass(frozen=True)
+class Load:
+    """People inside and entries on a day against one set of limits (0 = no limit): the park's, or its zone's."""
+
+    where: str  # "park", or "zone <slug>"
+    inside: int
+    entries_today: int
+    capacity: int = 0
+    daily_quota: int = 0
+
+
 class LocalState(Protocol):
     """The read-only view of the gate's store that decide() reads."""
 
@@ -151,8 +162,8 @@ class LocalState(Protocol):
 
     def card_usage(self, uid: str, day: date) -> Usage: ...
 
-    def occupancy(self, day: date) -> tuple[int, int]:
-        """(people inside, entries on ``day``) as far as the gate knows."""
+    def loads(self, day: date) -> Sequence[Load]:
+        """The park's load, then its zone's if the gate has one, as far as the gate knows."""
         ...
 
     def plate_permits(self, plate: str) -> Sequence[ListedPlatePermit]:
@@ -307,15 +318,19 @@ def decide(credential: Credential, state: LocalState, now: float) -> Decision:
 
 
 def no_room(state: LocalState, day: date, people: int) -> str | None:
-    """Why ``people`` more would overfill the park (people at one time, or entries today), or None."""
+    """Which limit ``people`` more would break (people at one time, or entries today; the park's or the
+    zone's), or None."""
     park = state.park
-    if not people or park is None or not (park.capacity or park.daily_quota):
+    if not people or park is None:
         return None
-    inside, entries_today = state.occupancy(day)
-    if park.capacity and inside + people > park.capacity:
-        return f"{inside} inside, capacity {park.capacity}"
-    if park.daily_quota and entries_today + people > park.daily_quota:
-        return f"{entries_today} entered today, quota {park.daily_quota}"
+    zone = park.zone
+    if not (park.capacity or park.daily_quota or (zone is not None and (zone.capacity or zone.daily_quota))):
+        return None  # the common case: no query at all
+    for load in state.loads(day):
+        if load.capacity and load.inside + people > load.capacity:
+            return f"{load.where}: {load.inside} inside, capacity {load.capacity}"
+        if load.daily_quota and load.entries_today + people > load.daily_quota:
+            return f"{load.where}: {load.entries_today} entered today, quota {load.daily_quota}"
     return None
 
 

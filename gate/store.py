@@ -29,13 +29,24 @@ from gate.decision import (
     ListedPermit,
     ListedPlatePermit,
     ListedVehiclePass,
+    Load,
     Policy,
     Usage,
     local_day,
 )
 from gate.errors import StoreError
 from gate.migrations import MIGRATIONS
-from protocol import CardRole, Direction, GateEvent, Keyring, KeyringError, ParkSettings, SyncPage, normalize_uid
+from protocol import (
+    CardRole,
+    Direction,
+    GateEvent,
+    Keyring,
+    KeyringError,
+    ParkSettings,
+    SyncPage,
+    ZoneSettings,
+    normalize_uid,
+)
 from protocol.plates import normalize_plate
 
 BUSY_TIMEOUT_MS = 10_000
@@ -384,8 +395,9 @@ class GateStore:
         except ValidationError as err:
             raise StoreError(f"stored park settings are unreadable: {err}") from err
 
-    def local_counts(self, park: ParkSettings, day: date) -> tuple[int, int]:
-        """(people inside, entries on ``day``) = the server's snapshot + this gate's events it had not counted."""
+    def local_loads(self, park: ParkSettings, day: date) -> list[Load]:
+        """The park's load on ``day``, then its zone's: the server's snapshot + this gate's events it had not
+        counted (all of them count for the gate's zone too)."""
         # events uploaded after the snapshot was counted (or not uploaded yet) are not in the server's numbers
         since = park.counted_at
         with self._lock:
@@ -401,8 +413,25 @@ class GateStore:
                 " SELECT direction, people, day FROM events WHERE granted = 1 AND uploaded_at > ?)",
                 (day.isoformat(), since),
             ).fetchone()
-        snapshot_today = park.entries_today if local_day(park.counted_at, park) == day else 0
-        return max(0, park.occupancy + entries - exits), snapshot_today + entries_day
+        same_day = local_day(park.counted_at, park) == day
+        counted: list[tuple[str, ParkSettings | ZoneSettings]] = [("park", park)]
+        if park.zone is not None:
+            counted.append((f"zone {park.zone.slug}", park.zone))
+        return [
+            Load(
+                where,
+                max(0, limits.occupancy + entries - exits),
+                (limits.entries_today if same_day else 0) + entries_day,
+                limits.capacity,
+                limits.daily_quota,
+            )
+            for where, limits in counted
+        ]
+
+    def local_counts(self, park: ParkSettings, day: date) -> tuple[int, int]:
+        """(people inside, entries on ``day``) in the park, as far as this gate knows."""
+        load = self.local_loads(park, day)[0]
+        return load.inside, load.entries_today
 
     # -- meta, retention, counts
 
@@ -658,10 +687,8 @@ class StoreView:
     def card_usage(self, uid: str, day: date) -> Usage:
         return self._store.card_usage(uid, day)
 
-    def occupancy(self, day: date) -> tuple[int, int]:
-        if self._park is None:
-            return 0, 0
-        return self._store.local_counts(self._park, day)
+    def loads(self, day: date) -> list[Load]:
+        return [] if self._park is None else self._store.local_loads(self._park, day)
 
     def plate_permits(self, plate: str) -> list[ListedPlatePermit]:
         return self._store.plate_permits(plate)

@@ -46,6 +46,7 @@ from protocol.schemas import (
     PermitColumns,
     SyncPage,
     VehiclePassColumns,
+    ZoneSettings,
 )
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "UnknownKey",
     "VehiclePassColumns",
     "VerifiedPermit",
+    "ZoneSettings",
     "encode_token",
     "is_valid_plate",
     "match_plate",

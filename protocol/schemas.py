@@ -24,6 +24,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ZoneSettings(Strict):
+    """The zone of the park the gate belongs to (a canyon, a lake shore) and its own limits; 0 = no limit.
+
+    Its counts are the zone's gates' people, counted by the server with the park's at ``counted_at``.
+    """
+
+    slug: str
+    name: str
+    capacity: int = 0
+    daily_quota: int = 0
+    occupancy: int = 0
+    entries_today: int = 0
+
+
 class ParkSettings(Strict):
     slug: str
     name: str
@@ -35,6 +49,8 @@ class ParkSettings(Strict):
     occupancy: int = 0
     entries_today: int = 0
     counted_at: int = 0  # unix seconds
+    # the gate's zone, when it has one: the gate applies the zone's limits as well as the park's
+    zone: ZoneSettings | None = None
 
 
 class PermitColumns(Strict):

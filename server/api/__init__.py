@@ -16,10 +16,11 @@ from server.api.routes import (
     slots,
     stats,
     vehicle_passes,
+    zones,
 )
 
 api_router = APIRouter()
-for _module in (auth, keys, parks, slots, permits, cards, vehicle_passes, gate, stats, dashboard, public):
+for _module in (auth, keys, parks, slots, zones, permits, cards, vehicle_passes, gate, stats, dashboard, public):
     api_router.include_router(_module.router)
 
 __all__ = ["api_router"]

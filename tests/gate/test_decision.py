@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from gate.credentials import CardCredential, PlateCredential, QrCredential
-from gate.decision import Decision, decide, local_day
+from gate.decision import Decision, Load, decide, local_day
 from gate.events import make_event
 from gate.store import GateStore
-from protocol import Direction, ParkSettings, Reason, SigningKey
+from protocol import Direction, ParkSettings, Reason, SigningKey, ZoneSettings
 from tests.gate.world import NOW, PARK, entry_policy, exit_policy, make_permit, sync_page, token
 
 
@@ -125,6 +125,35 @@ def test_quota_snapshot_of_yesterday_does_not_count_today(store: GateStore, key:
     park = ParkSettings(slug=PARK, name="A", daily_quota=10, entries_today=10, counted_at=NOW - 86400)
     store.apply_sync_page(sync_page("2", park=park))
     assert enter(store, token(make_permit(), key)).granted
+
+
+def test_a_gate_in_a_zone_applies_the_zones_limits_and_the_parks(store: GateStore, key: SigningKey) -> None:
+    zone = ZoneSettings(slug="canyon", name="Canyon", capacity=4, daily_quota=6, occupancy=1, entries_today=3)
+    park = ParkSettings(
+        slug=PARK, name="A", capacity=100, daily_quota=10, occupancy=50, entries_today=5, counted_at=NOW - 10, zone=zone
+    )
+    car = make_permit(plate="123ABC02", party=(3, 0, 0))
+    store.apply_sync_page(sync_page("2", [(car, False)], park=park, plates=True))
+    four = enter(store, token(make_permit(party=(4, 0, 0)), key))
+    assert (four.reason, four.detail) == (Reason.CAPACITY_FULL, "zone canyon: 1 inside, capacity 4")
+    assert enter(store, token(make_permit(party=(2, 0, 0)), key)).granted  # zone: 3 inside, 5 today
+    view = store.view(entry_policy())
+    view.refresh()
+    by_plate = decide(PlateCredential("123ABC02"), view, NOW)
+    assert (by_plate.reason, by_plate.detail) == (Reason.CAPACITY_FULL, "zone canyon: 3 inside, capacity 4")
+    one = enter(store, token(make_permit(party=(1, 0, 0)), key))
+    assert one.granted
+    assert store.local_loads(park, one.day) == [Load("park", 53, 8, 100, 10), Load("zone canyon", 4, 6, 4, 6)]
+    full = enter(store, token(make_permit(party=(1, 0, 0)), key))
+    assert (full.reason, full.detail) == (Reason.CAPACITY_FULL, "zone canyon: 4 inside, capacity 4")
+    # two leave: the park's quota is checked first, then the zone's though its people-at-one-time has room
+    assert leave(store, token(make_permit(party=(2, 0, 0)), key)).granted
+    store.apply_sync_page(sync_page("3", park=park.model_copy(update={"daily_quota": 8})))
+    by_park = enter(store, token(make_permit(party=(1, 0, 0)), key))
+    assert (by_park.reason, by_park.detail) == (Reason.CAPACITY_FULL, "park: 8 entered today, quota 8")
+    store.apply_sync_page(sync_page("4", park=park.model_copy(update={"daily_quota": 0})))
+    by_zone = enter(store, token(make_permit(party=(1, 0, 0)), key))
+    assert (by_zone.reason, by_zone.detail) == (Reason.CAPACITY_FULL, "zone canyon: 6 entered today, quota 6")
 
 
 def test_unlisted_cards_and_plates_are_unknown(store: GateStore) -> None:

@@ -59,6 +59,10 @@ MATRIX: dict[tuple[str, str], str] = {
     ("PUT", f"{P}/parks/{{park}}/limits"): "manage",
     ("GET", f"{P}/parks/{{park}}/slots"): "read",
     ("PUT", f"{P}/parks/{{park}}/slots"): "manage",
+    ("GET", f"{P}/parks/{{park}}/zones"): "read",
+    ("POST", f"{P}/parks/{{park}}/zones"): "manage",
+    ("PUT", f"{P}/parks/{{park}}/zones/{{zone}}/limits"): "manage",
+    ("PUT", f"{P}/parks/{{park}}/gates/{{gate}}/zone"): "manage",
     ("GET", f"{P}/parks/{{park}}/export.csv"): "manage",
     ("GET", f"{P}/parks/{{park}}/export.csv-metadata.json"): "manage",
     ("GET", f"{P}/public/parks"): "public",
@@ -159,7 +163,16 @@ def test_who_may_call_what(world: World) -> None:
         headers=world.admin,
     )
     assert vehicle.status_code == 201, vehicle.text
-    fill = {"park": PARK, "gate": "east-in", "permit_id": permit, "uid": card.json()["uid"], "plate": "777AAA02"}
+    zone = client.post(f"{P}/parks/{PARK}/zones", json={"slug": "canyon", "name": "Canyon"}, headers=world.admin)
+    assert zone.status_code == 201, zone.text
+    fill = {
+        "park": PARK,
+        "gate": "east-in",
+        "permit_id": permit,
+        "uid": card.json()["uid"],
+        "plate": "777AAA02",
+        "zone": "canyon",
+    }
     window = {"from": 1_700_000_000, "to": 1_700_086_400}
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", f"{P}/parks"): {"json": {"slug": "new-park", "name": "New"}},
@@ -178,6 +191,9 @@ def test_who_may_call_what(world: World) -> None:
         ("GET", f"{P}/parks/{{park}}/export.csv-metadata.json"): {"params": window},
         ("PUT", f"{P}/parks/{{park}}/limits"): {"json": {"capacity": 100, "daily_quota": 1000}},
         ("PUT", f"{P}/parks/{{park}}/slots"): {"json": {"slots": [{"start": "09:00", "minutes": 60, "quota": 9}]}},
+        ("POST", f"{P}/parks/{{park}}/zones"): {"json": {"slug": "lake", "name": "Lake"}},
+        ("PUT", f"{P}/parks/{{park}}/zones/{{zone}}/limits"): {"json": {"capacity": 10, "daily_quota": 20}},
+        ("PUT", f"{P}/parks/{{park}}/gates/{{gate}}/zone"): {"json": {"zone": "canyon"}},
         ("POST", f"{P}/gate/events"): {"json": {"events": []}},
         ("POST", "/dashboard/{park}/limits"): {"data": {"capacity": "100", "daily_quota": "1000"}},
         ("POST", "/permits"): {"data": {"park": PARK, "day": "2026-12-01", "adults": "1"}},

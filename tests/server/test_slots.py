@@ -10,11 +10,15 @@ from typing import Any
 
 import pytest
 
+from gate.credentials import QrCredential
+from gate.decision import Policy, decide
+from gate.store import GateStore
+from protocol import Direction, Reason
 from server.bookings import day_bounds, park_today
 from server.cli import main
 from server.db import make_engine
 from server.parks import create_park, get_park
-from tests.server.conftest import PARK, World, second_park
+from tests.server.conftest import PARK, World, second_park, sync
 
 URL = f"/api/v1/parks/{PARK}/slots"
 PLAN: dict[str, Any] = {
@@ -79,7 +83,7 @@ def test_bad_slot_plans_are_refused_and_change_nothing(world: World, body: dict[
     assert world.client.get(URL, headers=world.ranger).json()["early_minutes"] == 15
 
 
-def test_a_slot_booking_admits_from_its_start_less_the_early_minutes(world: World) -> None:
+def test_a_slot_booking_admits_from_its_start_less_the_early_minutes(world: World, tmp_path: Path) -> None:
     assert world.client.put(URL, json=PLAN, headers=world.manager).status_code == 200
     app: Any = world.client.app
     with app.state.engine.connect() as conn:
@@ -89,7 +93,16 @@ def test_a_slot_booking_admits_from_its_start_less_the_early_minutes(world: Worl
     booked = world.client.post("/api/v1/public/bookings", json=body)
     assert booked.status_code == 201, booked.text
     start, end = day_bounds(park, day)
-    assert (booked.json()["valid_from"], booked.json()["valid_until"]) == (start + (9 * 60 - 15) * 60, end - 1)
+    opens = start + (9 * 60 - 15) * 60
+    assert (booked.json()["valid_from"], booked.json()["valid_until"]) == (opens, end - 1)
+    # a gate admits it from then (less its clock-skew tolerance), not at 08:00
+    with GateStore(tmp_path / "gate.db") as store:
+        store.apply_sync_page(sync(world))
+        view = store.view(Policy(park=PARK, direction=Direction.ENTRY, clock_skew_s=300))
+        view.refresh()
+        qr = QrCredential(booked.json()["token"])
+        assert decide(qr, view, start + 8 * 3600).reason is Reason.NOT_YET_VALID
+        assert decide(qr, view, opens - 300).granted
 
 
 def run(argv: list[str]) -> int:

@@ -24,6 +24,7 @@ from server.gate_health import parse_status, record_sync
 from server.parks import get_park_by_id
 from server.signing import keyring
 from server.stats import park_counts
+from server.zones import zone_settings
 
 router = APIRouter(prefix="/gate", tags=["gate"])
 
@@ -56,16 +57,21 @@ def sync(
     """Permits, cards and vehicle passes of the gate's park changed after ``cursor``, at most ``limit`` of
     them together; ``complete`` when no more remain.
 
-    Every page carries the park's settings with the server's current counts, and the whole JWK Set.
+    Every page carries the park's settings with the server's current counts (and those of the gate's zone,
+    when it is in one), and the whole JWK Set.
     The sync marks the gate as seen, with the outbox depth and readers it reports in ``X-Gate-Status``.
     """
     page = feed_after(conn, gate.park_id, _cursor(cursor), limit)
     park = get_park_by_id(conn, gate.park_id)
     inside, today, at = park_counts(conn, park)
+    settings = {**park.public(), "occupancy": inside, "entries_today": today, "counted_at": at}
+    zone = zone_settings(conn, park, gate.id, at)
+    if zone is not None:  # only then: a gate of an older release refuses fields it does not know
+        settings["zone"] = zone
     body: dict[str, Any] = {
         "cursor": str(page.cursor),
         "complete": page.complete,
-        "park": {**park.public(), "occupancy": inside, "entries_today": today, "counted_at": at},
+        "park": settings,
         "keys": keyring(conn).to_jwks()["keys"],
         "permits": page.permits,
         "cards": page.cards,
