@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="people with RFID cards in the day (default 24; 0: readers only, nobody taps)",
     )
     demo.add_argument(
+        "--vehicles",
+        type=_non_negative_int,
+        default=12,
+        help="cars at the vehicle entry and exit lanes, read by plate (default 12; 0: no vehicle lanes)",
+    )
+    demo.add_argument(
         "--duration", type=float, default=120.0, metavar="SECONDS", help="real seconds the day lasts (default 120)"
     )
     demo.add_argument("--report", type=Path, metavar="FILE.json", help="write the report here")
@@ -67,6 +73,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         gates=args.gates,
         visitors=args.visitors,
         cardholders=args.cardholders,
+        vehicles=args.vehicles,
         duration_s=args.duration,
         seed=args.seed,
         report=args.report,

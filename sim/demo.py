@@ -12,6 +12,10 @@ their cards in and out; an unknown card, a deactivated one and an expired one ar
 taps again before leaving is already inside. A little after mid-day one reader is unplugged and plugged
 back in; the gate's reader must find it again by itself, and a card tapped after that must be decided.
 
+With ``vehicles`` above zero a vehicle entry lane and a vehicle exit lane read licence plates (see
+``sim.vehicles``): cars on e-permits naming their plate, annual vehicle passes, unknown cars the ranger
+lets in by hand, and a driver showing another car's permit.
+
 At the end the gates' event stores are compared with the server's events one by one, and every decision
 with what it should have been. The report is JSON; the exit status is 0 only if every expectation held.
 """
@@ -33,7 +37,7 @@ from typing import Any, TextIO
 import numpy as np
 from gpiozero.pins.mock import MockFactory
 
-from gate.config import GateConfig, GateSettings, ServerSettings
+from gate.config import GateConfig, GateSettings, PlateLaneSettings, ServerSettings
 from gate.controller import GateController
 from gate.frames import QueueFrameSource
 from protocol import Direction, GateEvent, permit_id_bytes
@@ -42,6 +46,7 @@ from sim.cardholders import CardHolder, LaneReader, gate_protocols, plan_cardhol
 from sim.errors import ScenarioError, SimError
 from sim.netfault import FaultyLink
 from sim.server_proc import ServerApi, ServerProcess, read_server_events
+from sim.vehicles import Passage, Vehicle, VehicleLane, plan_vehicles, vehicles_report
 from sim.visitors import (
     Step,
     Timing,
@@ -54,6 +59,8 @@ from sim.visitors import (
 
 PARK, OTHER_PARK = "altyn-emel", "charyn"
 EXIT_GATE = "exit"
+CAR_ENTRY, CAR_EXIT = "car-entry", "car-exit"
+LOOP_PIN = 23  # the vehicle lanes' loop detector input (relay 17 and lights 27/22 are taken)
 DECISION_WAIT_S = 8.0  # a presentation the gate never answered is shown again after this long
 # a card that did not beep is tapped again sooner: a tap takes no time, and a reader that was just plugged
 # back in drops what came before the gate reopened it (pyserial flushes the input on open)
@@ -66,6 +73,7 @@ class DemoOptions:
     gates: int = 2
     visitors: int = 200
     cardholders: int = 24
+    vehicles: int = 12  # cars at the vehicle lanes (0: no vehicle lanes, no plate reader loaded)
     duration_s: float = 120.0
     seed: int = 1
     report: Path | None = None
@@ -85,6 +93,7 @@ class Lane:
     controller: GateController
     source: QueueFrameSource
     camera: SimCamera
+    pin_factory: MockFactory
     queue: list[tuple[float, int, Step]] = field(default_factory=list)
     answered: threading.Condition = field(default_factory=threading.Condition)
     readers: dict[str, LaneReader] = field(default_factory=dict)  # the lane's simulated card readers by name
@@ -124,6 +133,8 @@ class Demo:
             raise ScenarioError("--visitors must be at least 1")
         if options.cardholders < 0:
             raise ScenarioError("--cardholders cannot be negative")
+        if options.vehicles < 0:
+            raise ScenarioError("--vehicles cannot be negative")
         if options.duration_s < 30:
             raise ScenarioError("--duration must be at least 30 seconds (the day needs room for exits)")
         self.options = options
@@ -143,6 +154,8 @@ class Demo:
         self.lanes: dict[str, Lane] = {}
         self.visitors: list[Visitor] = []
         self.cardholders: list[CardHolder] = []
+        self.vehicles: list[Vehicle] = []
+        self.vehicle_lanes: dict[str, VehicleLane] = {}
         self.api: ServerApi | None = None
         self.server: ServerProcess | None = None
         self.kid = ""
@@ -175,51 +188,84 @@ class Demo:
         self.kid = str(keys[0]["kid"])
 
     def _setup_gates(self, work: Path) -> None:
-        assert self.api is not None and self.server is not None
-        names = [(name, Direction.ENTRY) for name in self.entry_names] + [(EXIT_GATE, Direction.EXIT)]
         protocols = gate_protocols(self.entry_names, EXIT_GATE)
-        for name, direction in names:
-            self.api.create_gate(PARK, name, name.replace("-", " ").title(), direction.value)
-            token = self.api.device_token(PARK, name)
-            link = FaultyLink("127.0.0.1", self.server.port).start()
-            config = GateConfig(
-                gate=GateSettings(
-                    park=PARK,
-                    name=name,
-                    direction=direction,
-                    data_dir=work / "gates" / name,
-                    passback_timeout_s=int(self.timing.passback_s),
-                    debounce_s=self.timing.debounce_s,
-                ),
-                server=ServerSettings(url=link.url, device_token=token, sync_interval_s=self.options.sync_interval_s),
-            )
-            readers: dict[str, LaneReader] = {}
-            try:
-                for protocol in protocols[name]:
-                    reader_rng = np.random.default_rng(int(self.rng.integers(0, 2**63)))
-                    lane_reader = LaneReader(name, protocol, work / "dev", reader_rng)
-                    readers[lane_reader.name] = lane_reader
-                source = QueueFrameSource()
-                # each gate has its own mock GPIO: the same relay pin number on every gate must not clash
-                controller = GateController(
-                    config,
-                    frame_source=source,
-                    pin_factory=MockFactory(),
-                    readers=[reader.gate_reader() for reader in readers.values()],
+        for name in self.entry_names:
+            self._add_lane(work, name, Direction.ENTRY, protocols[name])
+        self._add_lane(work, EXIT_GATE, Direction.EXIT, protocols[EXIT_GATE])
+        if self.options.vehicles:
+            from gate.plates import PlateOcr, PlateSettings  # torch loads only when the day has cars
+
+            ocr = PlateOcr()  # one model in memory for both vehicle lanes
+            for name, direction in ((CAR_ENTRY, Direction.ENTRY), (CAR_EXIT, Direction.EXIT)):
+                plates = PlateLaneSettings(reader=PlateSettings(trigger="loop", loop_pin=LOOP_PIN))
+                lane = self._add_lane(work, name, direction, (), plates, ocr)
+                self.vehicle_lanes[name] = VehicleLane(
+                    lane.controller,
+                    lane.source,
+                    lane.pin_factory,
+                    LOOP_PIN,
+                    np.random.default_rng(int(self.rng.integers(0, 2**63))),
+                    ranger_wait_s=plates.reader.no_read_after_s + 3.0,
                 )
-                camera_rng = np.random.default_rng(int(self.rng.integers(0, 2**63)))
-                camera = SimCamera(source, camera_rng, difficulty=self.options.difficulty, name=name)
-                lane = Lane(name, direction, link, controller, source, camera, readers=readers)
-            except BaseException:
-                link.close()  # not a lane yet, so _shutdown would not see it
-                for reader in readers.values():
-                    reader.close()
-                raise
-            controller.add_listener(lane.on_decision)
-            self.lanes[name] = lane
         for lane in self.lanes.values():
             lane.controller.start()
             lane.camera.start()
+
+    def _add_lane(
+        self,
+        work: Path,
+        name: str,
+        direction: Direction,
+        protocols: tuple[str, ...],
+        plates: PlateLaneSettings | None = None,
+        ocr: Any | None = None,
+    ) -> Lane:
+        """A gate registered on the server, with its own network link, mock GPIO, camera and card readers."""
+        assert self.api is not None and self.server is not None
+        self.api.create_gate(PARK, name, name.replace("-", " ").title(), direction.value)
+        token = self.api.device_token(PARK, name)
+        link = FaultyLink("127.0.0.1", self.server.port).start()
+        config = GateConfig(
+            gate=GateSettings(
+                park=PARK,
+                name=name,
+                direction=direction,
+                data_dir=work / "gates" / name,
+                passback_timeout_s=int(self.timing.passback_s),
+                debounce_s=self.timing.debounce_s,
+                lane="pedestrian" if plates is None else "vehicle",
+            ),
+            server=ServerSettings(url=link.url, device_token=token, sync_interval_s=self.options.sync_interval_s),
+            plates=plates,
+        )
+        readers: dict[str, LaneReader] = {}
+        try:
+            for protocol in protocols:
+                reader_rng = np.random.default_rng(int(self.rng.integers(0, 2**63)))
+                lane_reader = LaneReader(name, protocol, work / "dev", reader_rng)
+                readers[lane_reader.name] = lane_reader
+            source = QueueFrameSource()
+            # each gate has its own mock GPIO: the same relay pin number on every gate must not clash
+            pin_factory = MockFactory()
+            controller = GateController(
+                config,
+                frame_source=source,
+                pin_factory=pin_factory,
+                readers=[reader.gate_reader() for reader in readers.values()],
+                plate_ocr=ocr,
+            )
+            camera_rng = np.random.default_rng(int(self.rng.integers(0, 2**63)))
+            camera = SimCamera(source, camera_rng, difficulty=self.options.difficulty, name=name)
+            lane = Lane(name, direction, link, controller, source, camera, pin_factory, readers=readers)
+        except BaseException:
+            link.close()  # not a lane yet, so _shutdown would not see it
+            for reader in readers.values():
+                reader.close()
+            raise
+        if plates is None:  # a vehicle lane's decisions go to its VehicleLane
+            controller.add_listener(lane.on_decision)
+        self.lanes[name] = lane
+        return lane
 
     def _issue(self, visitor: Visitor, now: int) -> None:
         """Give a visitor the token their kind calls for."""
@@ -341,6 +387,68 @@ class Demo:
             last_off = deactivated[-1].card_uid
             self._wait("every gate to sync the deactivations", lambda: self._gates_list_card(last_off, False), 60)
             self.log(f"deactivated {len(deactivated)} cards; every gate has synced the deactivations")
+
+    def _setup_vehicles(self) -> None:
+        """Permits naming the cars' plates, annual passes, and the permit a driver shows in the wrong car."""
+        if not self.options.vehicles:
+            return
+        assert self.api is not None
+        self.vehicles = plan_vehicles(self.options.vehicles, self.options.duration_s, self.rng)
+        now = int(time.time())
+        for vehicle in self.vehicles:
+            if vehicle.kind == "permit":
+                self.api.issue_permit(PARK, now - 3600, now + 86400, vehicle.party, plate=vehicle.plate, category="car")
+            elif vehicle.kind == "pass":
+                self.api.register_vehicle_pass(vehicle.plate, f"resident of {vehicle.plate}", "car", [PARK])
+            elif vehicle.kind == "mismatch":  # a permit for another car (a neighbour's, lent for the day)
+                other = self.api.issue_permit(
+                    PARK, now - 3600, now + 86400, vehicle.party, plate="999ZZZ02", category="car"
+                )
+                vehicle.token = other.token
+        last = self.vehicles[-1].plate
+
+        def listed() -> bool:
+            stores = [self.lanes[name].controller.store for name in self.vehicle_lanes]
+            return all(store.plate_permits(last) or store.vehicle_pass(last) for store in stores) or (
+                self.vehicles[-1].kind in ("unknown", "mismatch")
+                and all(store.plate_permits("999ZZZ02") for store in stores)
+            )
+
+        self._wait("the vehicle lanes to sync the cars' permits and passes", listed, 60)
+        kinds = Counter(v.kind for v in self.vehicles)
+        self.log(f"{len(self.vehicles)} cars planned: {dict(sorted(kinds.items()))}")
+
+    def _vehicle_entries(self, exits: list[tuple[float, int, Vehicle]], done: threading.Event) -> None:
+        """Cars arrive at the vehicle entry lane one after another; the admitted ones queue to leave later."""
+        lane = self.vehicle_lanes[CAR_ENTRY]
+        for vehicle in self.vehicles:
+            self._sleep_until(vehicle.arrive_s)
+            if self._stopping.is_set():
+                break
+            lane.drive(vehicle, vehicle.entry, self._stopping)
+            if vehicle.entered:
+                with self._heap_cv:
+                    heapq.heappush(exits, (self._elapsed() + vehicle.stay_s, next(self._seq), vehicle))
+        done.set()
+
+    def _vehicle_exits(self, exits: list[tuple[float, int, Vehicle]], entries_done: threading.Event) -> None:
+        lane = self.vehicle_lanes[CAR_EXIT]
+        while not self._stopping.is_set():
+            with self._heap_cv:
+                due = exits[0] if exits else None
+                if due is not None and due[0] <= self._elapsed():
+                    heapq.heappop(exits)
+            if due is None:
+                if entries_done.is_set():
+                    break
+                time.sleep(0.2)
+                continue
+            if due[0] > self._elapsed():
+                time.sleep(0.2)
+                continue
+            vehicle = due[2]
+            vehicle.exit = Passage()
+            lane.drive(vehicle, vehicle.exit, self._stopping)
 
     # --- the day -------------------------------------------------------------------------------------------
 
@@ -503,7 +611,11 @@ class Demo:
             parts.append(
                 f"{lane.name}: {admitted} in/{sum(denied.values())} no, {state}, outbox {status.get('outbox')}"
             )
-        head = f"visitors {done}/{len(self.visitors)}, card holders {cards_done}/{len(self.cardholders)}"
+        cars_done = sum(1 for v in self.vehicles if v.exit is not None or (v.entry.reasons and not v.entered))
+        head = (
+            f"visitors {done}/{len(self.visitors)}, card holders {cards_done}/{len(self.cardholders)}, "
+            f"cars {cars_done}/{len(self.vehicles)}"
+        )
         return head + " | " + " | ".join(parts)
 
     def _run_day(self) -> None:
@@ -519,18 +631,29 @@ class Demo:
                 target=self._lane_worker, args=(lane,), name=f"demo-{lane.name}", daemon=True
             )
             threads.append(lane.worker)
+        if self.vehicle_lanes:
+            exits: list[tuple[float, int, Vehicle]] = []
+            entries_done = threading.Event()
+            threads.append(
+                threading.Thread(target=self._vehicle_entries, args=(exits, entries_done), name="demo-cars-in")
+            )
+            cars_out = threading.Thread(target=self._vehicle_exits, args=(exits, entries_done), name="demo-cars-out")
+            threads.append(cars_out)
         people: list[Visitor] = [*self.visitors, *self.cardholders]
         for person in people:
             self._schedule(person.steps[0], 0.0)
         self.log(
-            f"the day begins: {len(self.visitors)} visitors and {len(self.cardholders)} card holders, "
-            f"{len(self.entry_names)} entry gates + 1 exit gate, {self.options.duration_s:.0f} s"
+            f"the day begins: {len(self.visitors)} visitors, {len(self.cardholders)} card holders and "
+            f"{len(self.vehicles)} cars; {len(self.entry_names)} entry gates + 1 exit gate"
+            f"{' + a vehicle entry and exit lane' if self.vehicle_lanes else ''}, {self.options.duration_s:.0f} s"
         )
         for thread in threads:
             thread.start()
         # the day ends when everybody is done, with room for stragglers
         deadline = self.options.duration_s * 1.5 + 60
-        while not all(p.done.is_set() for p in people) and self._elapsed() < deadline:
+        while self._elapsed() < deadline and not (
+            all(p.done.is_set() for p in people) and not (self.vehicle_lanes and cars_out.is_alive())
+        ):
             time.sleep(0.2)
         self._sleep_until(max(self.timing.cut_to_s, self.fault.replug_s))
         self._stopping.set()
@@ -613,10 +736,13 @@ class Demo:
         mismatches = [step.describe() for v in self.visitors for step in v.steps if not step.ok]
         expected_ok = sum(1 for v in self.visitors if v.ok)
         cards = self._cards_report()
+        vehicles = vehicles_report(self.vehicles)
         fault = self._fault_report(reader_health)
         checks = {
             "every_visitor_as_expected": expected_ok == len(self.visitors),
             "every_card_holder_as_expected": cards["expected_ok"] == cards["total"],
+            "every_car_as_expected": vehicles["expected_ok"] == vehicles["total"],
+            "no_car_admitted_on_a_wrong_plate": not vehicles["wrong_admissions"],
             "no_phantom_cards": not any(self._phantoms(lane) for lane in self.lanes.values()),
             "replugged_reader_recovered": bool(fault["recovered"]),
             "outboxes_drained": drained,
@@ -640,6 +766,7 @@ class Demo:
                 "mismatches": mismatches,
             },
             "cards": cards,
+            "vehicles": vehicles,
             "reader_fault": fault,
             "gates": gates,
             "server": {
@@ -710,6 +837,7 @@ class Demo:
                 self._wait("every card reader to come online", self._readers_ready, 60)
                 self._setup_visitors()
                 self._setup_cards()
+                self._setup_vehicles()
                 self._run_day()
                 self.log("the day is over; waiting for every gate to upload its events")
                 for lane in self.lanes.values():

@@ -202,8 +202,9 @@ class ServerApi:
         party: tuple[int, int, int],
         entries_per_day: int = 0,
         category: str = "standard",
+        plate: str | None = None,
     ) -> IssuedPermit:
-        body = {
+        body: dict[str, Any] = {
             "park": park,
             "valid_from": valid_from,
             "valid_until": valid_until,
@@ -211,6 +212,8 @@ class ServerApi:
             "entries_per_day": entries_per_day,
             "category": category,
         }
+        if plate is not None:
+            body["plate"] = plate
         answer = self._call("POST", "/permits", json=body)
         return IssuedPermit(
             id=str(answer["id"]),
@@ -242,6 +245,12 @@ class ServerApi:
         if valid_until is not None:
             body["valid_until"] = valid_until
         result: dict[str, Any] = self._call("POST", "/cards", json=body)
+        return result
+
+    def register_vehicle_pass(self, plate: str, holder: str, vehicle_class: str, parks: list[str]) -> dict[str, Any]:
+        """An annual vehicle pass for ``plate`` in ``parks``, with no end date."""
+        body = {"plate": plate, "holder": holder, "vehicle_class": vehicle_class, "parks": parks}
+        result: dict[str, Any] = self._call("POST", "/vehicle-passes", json=body)
         return result
 
     def deactivate_card(self, uid: str) -> dict[str, Any]:

@@ -99,6 +99,11 @@ class MotionTrigger:
         self._background = None
 
 
+# a loop detector reports presence itself: its output drops as the car drives off, and the next car's
+# arrival must start a new vote, so the hold only bridges a chattering contact
+LOOP_HOLD_S = 0.5
+
+
 class LoopTrigger:
     """An inductive loop detector's output on a GPIO pin: active while it sees a vehicle, and ``hold_s`` after.
 
@@ -107,7 +112,7 @@ class LoopTrigger:
     """
 
     def __init__(
-        self, pin: int | str, hold_s: float = 2.0, pin_factory: Any | None = None, pull_up: bool = True
+        self, pin: int | str, hold_s: float = LOOP_HOLD_S, pin_factory: Any | None = None, pull_up: bool = True
     ) -> None:
         from gpiozero import DigitalInputDevice
         from gpiozero.exc import GPIOZeroError
@@ -130,11 +135,11 @@ class LoopTrigger:
 
 
 def make_trigger(settings: PlateSettings, pin_factory: Any | None = None) -> VehicleTrigger:
-    """The trigger ``settings.trigger`` names; motion and loop hold long enough to reach a no-read."""
+    """The trigger ``settings.trigger`` names; motion holds long enough to reach a no-read."""
     hold_s = settings.no_read_after_s + 2.0
     if settings.trigger == "always":
         return AlwaysTrigger()
     if settings.trigger == "loop":
         assert settings.loop_pin is not None  # PlateSettings refuses a loop trigger without a pin
-        return LoopTrigger(settings.loop_pin, hold_s=2.0, pin_factory=pin_factory)
+        return LoopTrigger(settings.loop_pin, hold_s=LOOP_HOLD_S, pin_factory=pin_factory)
     return MotionTrigger(settings.roi, hold_s=hold_s)

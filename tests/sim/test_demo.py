@@ -17,7 +17,14 @@ def test_a_small_day_keeps_every_promise(tmp_path: Path) -> None:
     report_path = tmp_path / "report.json"
     progress = io.StringIO()
     options = DemoOptions(
-        gates=2, visitors=30, cardholders=12, duration_s=40.0, seed=7, report=report_path, work_dir=tmp_path / "w"
+        gates=2,
+        visitors=30,
+        cardholders=12,
+        vehicles=0,
+        duration_s=40.0,
+        seed=7,
+        report=report_path,
+        work_dir=tmp_path / "w",
     )
     report = run_demo(options, out=progress)
 
@@ -52,7 +59,9 @@ def test_a_small_day_keeps_every_promise(tmp_path: Path) -> None:
 
 def test_card_holders_tap_in_and_out_on_every_protocol(tmp_path: Path) -> None:
     progress = io.StringIO()
-    options = DemoOptions(gates=2, visitors=12, cardholders=12, duration_s=40.0, seed=3, work_dir=tmp_path / "w")
+    options = DemoOptions(
+        gates=2, visitors=12, cardholders=12, vehicles=0, duration_s=40.0, seed=3, work_dir=tmp_path / "w"
+    )
     report = run_demo(options, out=progress)
 
     assert all(report["checks"].values()), report["checks"]
@@ -99,6 +108,29 @@ def test_card_holders_tap_in_and_out_on_every_protocol(tmp_path: Path) -> None:
     assert cards["residents"] >= 2
 
 
+def test_cars_at_the_vehicle_lanes_are_read_by_plate_and_the_ranger_handles_the_rest(tmp_path: Path) -> None:
+    progress = io.StringIO()
+    options = DemoOptions(
+        gates=1, visitors=6, cardholders=0, vehicles=6, duration_s=40.0, seed=5, work_dir=tmp_path / "w"
+    )
+    report = run_demo(options, out=progress)
+
+    assert all(report["checks"].values()), report["checks"]
+    cars = report["vehicles"]
+    assert cars["mismatches"] == [] and cars["wrong_admissions"] == []
+    assert cars["expected_ok"] == cars["total"] == 6
+    assert set(cars["by_kind"]) == {"permit", "pass", "unknown", "mismatch"}
+    # the real reader read plates (a no-read goes to the ranger, but not every car)
+    assert cars["plates_read"] >= 2
+    assert cars["manual_opens"] >= 1  # the unknown car at least, let in by the ranger
+    gates = {gate["name"]: gate for gate in report["gates"]}
+    assert {"car-entry", "car-exit"} <= set(gates)
+    assert "unknown_plate" in gates["car-entry"]["denied"]
+    assert gates["car-entry"]["admitted"] >= 1 and gates["car-exit"]["admitted"] >= 1
+    server = report["server"]
+    assert server["inside_now"] == 0 and server["exits"] == server["entries"]
+
+
 def test_bad_demo_options_are_refused_before_anything_starts(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="duration"):
         run_demo(DemoOptions(duration_s=5, work_dir=tmp_path / "w"))
@@ -110,6 +142,8 @@ def test_bad_demo_options_are_refused_before_anything_starts(tmp_path: Path) -> 
         main(["demo", "--cardholders", "-1"])
     with pytest.raises(ScenarioError, match="cardholders"):
         run_demo(DemoOptions(cardholders=-1, work_dir=tmp_path / "w"))
+    with pytest.raises(ScenarioError, match="vehicles"):
+        run_demo(DemoOptions(vehicles=-1, work_dir=tmp_path / "w"))
     assert not (tmp_path / "w").exists()
 
 
