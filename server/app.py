@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from protocol import EventBatch
 from server.api import api_router
@@ -40,6 +41,9 @@ def create_app(settings: Settings) -> FastAPI:
     mount_web(app)  # pages, /static, and ServerError answers: JSON for the API, pages in their language
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_metrics(app)  # GET /metrics (this host or $QAQPA_METRICS_TOKEN) and request counts
+    if settings.trusted_proxies:
+        # outermost, so rate limits, metrics and cookies all see the client and scheme the proxy saw
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
 
     # /gate/events reads its body itself (orjson, for speed); publish the schema it takes all the same
     def openapi() -> dict[str, object]:

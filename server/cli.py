@@ -6,6 +6,7 @@ Every command keeps its data (SQLite file, signing key) in ``$QAQPA_DATA_DIR``, 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from server.accounts import Role, add_user
 from server.bookings import DAY_MINUTES, SlotPlan, hhmm, parse_hhmm, set_slots, slot_plan
-from server.config import Settings
+from server.config import Settings, parse_trusted_proxies
 from server.db import make_engine, upgrade
 from server.errors import InvalidInput, ServerError
 from server.parks import get_park
@@ -30,8 +31,13 @@ def cmd_serve(args: argparse.Namespace, _stdin: TextIO) -> int:
 
     from server.app import create_app
 
-    app = create_app(_settings(args))
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    settings = _settings(args)
+    if args.trusted_proxies is not None:
+        settings = dataclasses.replace(settings, trusted_proxies=parse_trusted_proxies(args.trusted_proxies))
+    app = create_app(settings)
+    # the app reads proxy headers itself, from the proxies its settings trust (server.app); uvicorn must not
+    # as well, or a forwarded address would be unwrapped twice
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
     return 0
 
 
@@ -131,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = with_db(commands.add_parser("serve", help="run the HTTP server", description="Run the HTTP server."))
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument(
+        "--trusted-proxies",
+        metavar="ADDRESSES",
+        help="reverse proxies whose X-Forwarded-For/-Proto to believe, e.g. 127.0.0.1,10.0.0.0/8 "
+        "(default: $QAQPA_TRUSTED_PROXIES, else none)",
+    )
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(func=cmd_serve)
 

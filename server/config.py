@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,14 @@ class Settings:
     # visit fees (MRP value from $QAQPA_MRP_TENGE, bus fee from $QAQPA_BUS_MRP) and the visitors' rate limit
     tariff: Tariff = field(default_factory=Tariff)
     public_rate: RateLimit = field(default_factory=RateLimit)
+    # logging in (page and token API): attempts per client address and per user name (server.login_limit)
+    login_rate_address: RateLimit = field(default_factory=lambda: RateLimit(per_minute=10, burst=20))
+    login_rate_user: RateLimit = field(default_factory=lambda: RateLimit(per_minute=5, burst=10))
+    # reverse proxies whose X-Forwarded-For/-Proto are believed ($QAQPA_TRUSTED_PROXIES or serve's
+    # --trusted-proxies: addresses or networks, comma-separated); none by default, so a client cannot claim
+    # another address to slip past rate limits. Behind a proxy that terminates TLS, -Proto makes the
+    # session cookie Secure.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, db: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +65,7 @@ class Settings:
             database_url=db or default_database_url(data_dir),
             mode=mode,
             tariff=_tariff_from_env(env),
+            trusted_proxies=parse_trusted_proxies(env.get("QAQPA_TRUSTED_PROXIES", "")),
         )
 
     @classmethod
@@ -66,6 +76,17 @@ class Settings:
 
 def default_database_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir.resolve() / 'qaqpa.db'}"
+
+
+def parse_trusted_proxies(text: str) -> tuple[str, ...]:
+    """Comma-separated addresses or networks (``10.0.0.1, 10.1.0.0/16``) of trusted proxies; ConfigError if bad."""
+    proxies = tuple(item.strip() for item in text.split(",") if item.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError as err:
+            raise ConfigError(f"trusted proxy {proxy!r} is not an IP address or network") from err
+    return proxies
 
 
 def _tariff_from_env(env: Mapping[str, str]) -> Tariff:

@@ -76,6 +76,7 @@ MESSAGES: Final[Mapping[str, str]] = {
     "bad_payment_reference": N_("The payment reference may hold only letters, digits and - _ / . (up to 64)."),
     "unknown_permit": N_("There is no permit %(permit)s."),
     "rate_limited": N_("Too many requests. Please wait %(seconds)s seconds and try again."),
+    "login_rate_limited": N_("Too many login attempts. Please wait %(seconds)s seconds and try again."),
     "bad_request": N_("The form is not filled in correctly: %(detail)s"),
 }
 

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from server.errors import AccessDenied, Conflict, InvalidInput, NotFound, ServerError
 from server.i18n import N_, LocalizedError, request_language, translate
+from server.login_limit import LoginLimiter
 from server.ratelimit import TokenBuckets
 from server.web import auth, booking, dashboard, permits_pages
 from server.web.pages import STATIC_DIR, STATIC_URL, render
@@ -70,13 +71,15 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
 
 
 def mount_web(app: FastAPI) -> None:
-    """Add the pages, ``/static``, the visitors' rate limit and the answers in the request's language.
+    """Add the pages, ``/static``, the visitors' and logins' rate limits and the answers in the request's language.
 
     Under ``/api/``, ``LocalizedError`` and invalid bodies under ``/api/v1/public/`` answer
     ``{"detail": <text in the request's language>, "code", "params"}``, other ``ServerError``s
     ``{"detail": <English text>}``; on pages every ``ServerError`` is an error page in the page's language.
     """
-    app.state.public_rate = TokenBuckets(app.state.settings.public_rate)
+    settings = app.state.settings
+    app.state.public_rate = TokenBuckets(settings.public_rate)
+    app.state.login_limiter = LoginLimiter(settings.login_rate_address, settings.login_rate_user)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     for router in PAGE_ROUTERS:
         app.include_router(router)

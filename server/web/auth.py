@@ -1,10 +1,11 @@
 """Staff login for the web pages: server-side sessions behind a cookie, and CSRF tokens for every form POST.
 
-The ``qaqpa_session`` cookie (HttpOnly, SameSite=Lax) holds a random session id; the database keeps only
-its sha256 with the user, an expiry and the session's CSRF token. Every form a page posts carries that
-token in a hidden ``csrf`` field; ``check_csrf`` compares it in constant time. The login form itself is
-protected by a double-submit token (a ``qaqpa_login_csrf`` cookie and the same value in the form), since
-there is no session yet to hold one.
+The ``qaqpa_session`` cookie (HttpOnly, SameSite=Lax, Secure over HTTPS) holds a random session id; the
+database keeps only its sha256 with the user, an expiry and the session's CSRF token. Every form a page
+posts carries that token in a hidden ``csrf`` field; ``check_csrf`` compares it in constant time. The login
+form itself is protected by a double-submit token (a ``qaqpa_login_csrf`` cookie and the same value in the
+form), since there is no session yet to hold one. Attempts to log in are rate limited per client address and
+per user name (``server.login_limit``): 429 with ``Retry-After``.
 
 Pages call ``page_user(request, conn)``: the logged-in user, or ``NotLoggedIn`` which answers 401 with the
 login page (never a redirect, so a forgotten check cannot hide behind a 303). Bearer tokens are not
@@ -28,12 +29,16 @@ from server.accounts import Role, User, authenticate
 from server.api.deps import ConnDep
 from server.db import users, web_sessions
 from server.errors import ServerError
+from server.i18n import N_, LocalizedError, request_language, translate
+from server.login_limit import check_login_rate
 from server.security import DEVICE_TOKEN_PREFIX, USER_TOKEN_PREFIX, token_hash
 from server.web.pages import render
 
 SESSION_COOKIE = "qaqpa_session"
 LOGIN_CSRF_COOKIE = "qaqpa_login_csrf"
 SESSION_TTL_S = 12 * 3600
+WRONG_PASSWORD = N_("Wrong user name or password.")
+FORM_EXPIRED = N_("The form expired. Please try again.")
 
 router = APIRouter(include_in_schema=False)
 
@@ -120,11 +125,24 @@ def check_csrf(session: Session, token: str | None) -> None:
 def login_page(
     request: Request, status_code: int = 200, error: str | None = None, next_url: str = "/dashboard"
 ) -> Response:
-    """The login form with a fresh double-submit CSRF token."""
+    """The login form with a fresh double-submit CSRF token; ``error`` is a sentence already in the page's language."""
     token = secrets.token_urlsafe(32)
     response = render(request, "login.html", {"csrf": token, "error": error, "next": next_url}, status_code=status_code)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login", secure=_over_https(request)
+    )
     return response
+
+
+def _over_https(request: Request) -> bool:
+    # the scheme the browser used: behind a trusted proxy, its X-Forwarded-Proto (server.app)
+    return request.url.scheme == "https"
+
+
+def _refused(request: Request, status_code: int, error: str | LocalizedError, next_url: str) -> Response:
+    lang = request_language(request)
+    text = error.text(lang) if isinstance(error, LocalizedError) else translate(lang, error)
+    return login_page(request, status_code, text, _safe_next(next_url))
 
 
 def _safe_next(value: str) -> str:
@@ -146,13 +164,19 @@ def login(
     csrf: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=500)] = "/dashboard",
 ) -> Response:
-    """Check the password and start a session; a wrong one shows the form again with 401."""
+    """Check the password and start a session; a wrong one shows the form again with 401, too many tries 429."""
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not csrf or not cookie or not hmac.compare_digest(csrf.encode(), cookie.encode()):
-        return login_page(request, 403, "bad_csrf", _safe_next(next))
+        return _refused(request, 403, FORM_EXPIRED, next)
+    try:
+        check_login_rate(request, username)
+    except LocalizedError as err:
+        response = _refused(request, err.status_code, err, next)
+        response.headers["Retry-After"] = str(err.params["seconds"])
+        return response
     user = authenticate(conn, username.strip(), password)
     if user is None:
-        return login_page(request, 401, "bad_password", _safe_next(next))
+        return _refused(request, 401, WRONG_PASSWORD, next)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -160,7 +184,7 @@ def login(
         max_age=SESSION_TTL_S,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=_over_https(request),
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response

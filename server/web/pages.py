@@ -101,5 +101,6 @@ def render(
     response = HTMLResponse(html, status_code=status_code, headers={"Content-Language": chosen})
     asked = request.query_params.get("lang")
     if asked in i18n.LANGUAGES and request.cookies.get(i18n.LANG_COOKIE) != asked:
-        response.set_cookie(i18n.LANG_COOKIE, asked, max_age=LANG_COOKIE_MAX_AGE, samesite="lax")
+        secure = request.url.scheme == "https"
+        response.set_cookie(i18n.LANG_COOKIE, asked, max_age=LANG_COOKIE_MAX_AGE, samesite="lax", secure=secure)
     return response

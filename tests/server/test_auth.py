@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from server import Settings, create_app
 from server.accounts import Role
+from server.cli import main
+from server.config import parse_trusted_proxies
+from server.db import web_sessions
+from server.errors import ConfigError
+from server.i18n import MESSAGES, translate
+from server.ratelimit import RateLimit
+from server.web.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from tests.server.conftest import PASSWORD, TestClient, World, make_user
 
 PUBLIC = {("GET", "/api/v1/keys"), ("POST", "/api/v1/auth/token")}
@@ -122,3 +135,113 @@ def test_a_new_device_token_replaces_the_old(world: World) -> None:
     new = {"Authorization": f"Bearer {response.json()['device_token']}"}
     assert world.client.get("/api/v1/gate/sync", headers=old).status_code == 401
     assert world.client.get("/api/v1/gate/sync", headers=new).status_code == 200
+
+
+PROXY = "10.0.0.7"
+
+
+@pytest.fixture
+def guarded(tmp_path: Path, db_url: str) -> Iterator[FastAPI]:
+    """The app with small login limits (3 tries per address, 4 per user name) behind a trusted proxy."""
+    settings = dataclasses.replace(
+        Settings.for_data_dir(tmp_path / "guarded", db_url),
+        login_rate_address=RateLimit(per_minute=1, burst=3),
+        login_rate_user=RateLimit(per_minute=1, burst=4),
+        trusted_proxies=parse_trusted_proxies(f"{PROXY}, 192.168.0.0/16"),
+    )
+    app = create_app(settings)
+    make_user(app, "root", Role.ADMIN)
+    yield app
+    app.state.engine.dispose()
+
+
+def _login_form(client: TestClient, headers: dict[str, str]) -> tuple[int, Any]:
+    form = client.get("/login", headers=headers)
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token is not None
+    data = {"username": "root", "password": "wrong", "csrf": token.group(1)}
+    response = client.post("/login", data=data, headers=headers, follow_redirects=False)
+    return response.status_code, response
+
+
+def test_login_attempts_are_limited_per_address(guarded: FastAPI) -> None:
+    with TestClient(guarded, client=(PROXY, 4000)) as client:
+        visitor = {"X-Forwarded-For": "203.0.113.5", "Accept-Language": "kk"}
+        assert [_login_form(client, visitor)[0] for _ in range(3)] == [401, 401, 401]
+        status, refused = _login_form(client, visitor)
+        assert status == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        assert refused.headers["content-language"] == "kk"
+        wait = refused.headers["retry-after"]
+        assert translate("kk", MESSAGES["login_rate_limited"], seconds=int(wait)) in refused.text
+        # even the right password waits, and no session starts
+        form = client.get("/login", headers=visitor)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        right = {"username": "root", "password": PASSWORD, "csrf": csrf.group(1)}
+        assert client.post("/login", data=right, headers=visitor, follow_redirects=False).status_code == 429
+        token = client.post("/api/v1/auth/token", data={"username": "root", "password": PASSWORD}, headers=visitor)
+        assert token.status_code == 429
+        assert token.json()["code"] == "login_rate_limited" and int(token.headers["retry-after"]) >= 1
+        # another address, through the same trusted proxy, still may try
+        assert _login_form(client, {"X-Forwarded-For": "203.0.113.6"})[0] == 401
+    with guarded.state.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(web_sessions)).scalar_one() == 0
+
+
+def test_login_attempts_are_limited_per_user_name_across_addresses(guarded: FastAPI) -> None:
+    with TestClient(guarded, client=(PROXY, 4000)) as client:
+        statuses = [
+            client.post(
+                "/api/v1/auth/token",
+                data={"username": name, "password": "wrong"},
+                headers={"X-Forwarded-For": f"198.51.100.{i}"},
+            ).status_code
+            for i, name in enumerate(("root", "ROOT", " root", "root", "root"))
+        ]
+        assert statuses == [401, 401, 401, 401, 429]  # the fifth try at one name, from a fifth address
+        other = client.post("/api/v1/auth/token", data={"username": "nobody"}, headers={"X-Forwarded-For": "1.2.3.4"})
+        assert other.status_code == 422  # another name is not held up (and the form is incomplete)
+
+
+def test_an_untrusted_client_cannot_claim_another_address(guarded: FastAPI) -> None:
+    with TestClient(guarded, client=("203.0.113.9", 4000)) as client:
+        statuses = [_login_form(client, {"X-Forwarded-For": f"198.51.100.{i}"})[0] for i in range(4)]
+        assert statuses == [401, 401, 401, 429]  # X-Forwarded-For from a client, not a proxy, is ignored
+
+
+def test_the_session_cookie_is_secure_over_https(guarded: FastAPI) -> None:
+    def secure_cookies(client: TestClient, headers: dict[str, str]) -> tuple[bool, bool]:
+        """Whether the login form's cookie and then the session cookie are marked Secure."""
+        form = client.get("/login", headers=headers)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        data = {"username": "root", "password": PASSWORD, "csrf": csrf.group(1)}
+        # sent by hand: the test client talks plain HTTP to a proxied app and keeps Secure cookies to itself
+        sent = {**headers, "Cookie": f"{LOGIN_CSRF_COOKIE}={form.cookies[LOGIN_CSRF_COOKIE]}"}
+        response = client.post("/login", data=data, headers=sent, follow_redirects=False)
+        assert response.status_code == 303
+        cookie: str = response.headers["set-cookie"]
+        assert cookie.startswith(SESSION_COOKIE) and "httponly" in cookie.lower()
+        return "secure" in form.headers["set-cookie"].lower(), "secure" in cookie.lower()
+
+    with TestClient(guarded, base_url="https://testserver") as client:
+        assert secure_cookies(client, {}) == (True, True)
+    with TestClient(guarded, client=("192.168.4.4", 4000)) as client:
+        # a trusted proxy that terminates TLS says so; the app itself was reached over plain HTTP
+        assert secure_cookies(client, {"X-Forwarded-Proto": "https"}) == (True, True)
+    with TestClient(guarded, client=("203.0.113.10", 4000)) as client:
+        assert secure_cookies(client, {"X-Forwarded-Proto": "https"}) == (False, False)  # not a proxy we trust
+
+
+def test_trusted_proxies_come_from_the_environment_and_are_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"QAQPA_DATA_DIR": str(tmp_path), "QAQPA_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"}
+    assert Settings.from_env(environ=env).trusted_proxies == ("127.0.0.1", "10.0.0.0/8")
+    assert Settings.from_env(environ={"QAQPA_DATA_DIR": str(tmp_path)}).trusted_proxies == ()
+    with pytest.raises(ConfigError, match="not an IP address"):
+        Settings.from_env(environ={**env, "QAQPA_TRUSTED_PROXIES": "proxy.example"})
+    monkeypatch.setenv("QAQPA_DATA_DIR", str(tmp_path))
+    assert main(["serve", "--trusted-proxies", "10.0.0.1,proxy.example"]) == 1  # refused before serving
+    assert "trusted proxy 'proxy.example' is not an IP address or network" in capsys.readouterr().err

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from server.accounts import authenticate, issue_access_token
 from server.api.deps import ConnDep, SettingsDep
+from server.login_limit import check_login_rate
 
 router = APIRouter(tags=["auth"])
 
@@ -20,8 +21,11 @@ class TokenOut(BaseModel):
 
 
 @router.post("/auth/token")
-def login(conn: ConnDep, settings: SettingsDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
-    """Exchange a user name and password for an access token."""
+def login(
+    request: Request, conn: ConnDep, settings: SettingsDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> TokenOut:
+    """Exchange a user name and password for an access token (rate limited per address and user name: 429)."""
+    check_login_rate(request, form.username)
     user = authenticate(conn, form.username, form.password)
     if user is None:
         raise HTTPException(
