@@ -231,6 +231,11 @@ def format_number(value: int | float | Decimal, lang: str) -> str:
     return numbers.format_decimal(value, locale=BABEL_LOCALES[_checked(lang)])
 
 
+def format_change(percent: float, lang: str) -> str:
+    """A change in per cent with its sign, e.g. ``+12,3%`` (kk, ru) or ``-4.0%`` (en)."""
+    return numbers.format_percent(percent / 100, format="+#,##0.0%;-#,##0.0%", locale=BABEL_LOCALES[_checked(lang)])
+
+
 def format_money(tenge: Decimal | int, lang: str) -> str:
     """An amount in tenge, e.g. ``1 297,50 ₸`` (kk, ru) or ``1,297.50 ₸`` (en); whole amounts without tiyn."""
     amount = Decimal(tenge)

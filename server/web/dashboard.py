@@ -60,7 +60,7 @@ def park_page(request: Request, conn: ConnDep, session: PageSession, park: str) 
     data = dashboard(conn, found, now)
     start, end = days_bounds(found, park_today(found, now) - dt.timedelta(days=29), 30)
     export = {"from": start, "to": end}
-    lang = request_language(request)
+    labels = chart_labels(found, data, request_language(request))
     return render(
         request,
         "dashboard/park.html",
@@ -69,7 +69,8 @@ def park_page(request: Request, conn: ConnDep, session: PageSession, park: str) 
             "park": found,
             "data": data,
             "chart_data": _json_script(data),
-            "chart_labels": _json_script(chart_labels(found, data, lang)),
+            "labels": labels,
+            "chart_labels": _json_script(labels),
             "can_manage": session.user.can_manage(found),
             "export": export,
         },

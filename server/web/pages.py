@@ -14,9 +14,10 @@ A template extends ``base.html`` and fills ``{% block title %}`` and ``{% block 
 * ``{{ _("Text") }}``, ``{{ _("%(n)s people", n=3) }}``, ``{{ ngettext("%(num)s gate", "%(num)s gates", n) }}``
   and ``{% trans %}…{% endtrans %}`` translate into the request's language (``lang``); add new sentences to
   the three catalogues in ``server/locale`` (``tests/server/test_public_i18n.py`` fails on a missing one).
-* ``money(tenge)``, ``number(x)``, ``day(date)``, ``moment(unix_s, timezone)``, ``clock(minutes)`` format the
-  local way (``weekdays`` are the day names, Monday first); ``reason(code)`` gives a reason code's text,
-  ``category(code)`` a counting category's name, ``reader(name, state)`` a gate reader's state;
+* ``money(tenge)``, ``number(x)``, ``change(percent)``, ``day(date)``, ``moment(unix_s, timezone)``,
+  ``clock(minutes)`` format the local way (``weekdays`` are the day names, Monday first); ``reason(code)``
+  gives a reason code's text, ``category(code)`` a counting category's name, ``reader(name, state)`` a gate
+  reader's state;
   ``static(path)`` the URL of a file in ``server/static``; ``lang_url(code)`` the current page in another
   language (the switcher in ``base.html`` uses it).
 
@@ -72,6 +73,7 @@ def page_helpers(lang: str) -> dict[str, Any]:
         "ngettext": ngettext,
         "money": lambda tenge: i18n.format_money(tenge, lang),
         "number": lambda value: i18n.format_number(value, lang),
+        "change": lambda percent: "—" if percent is None else i18n.format_change(percent, lang),
         "day": lambda value: i18n.format_day(value, lang),
         "moment": lambda unix_s, tz=i18n.PARK_TIMEZONE: i18n.format_moment(unix_s, lang, tz),
         "clock": lambda minutes: i18n.format_time(minutes, lang),

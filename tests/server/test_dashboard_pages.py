@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
+from zoneinfo import ZoneInfo
 
+from server.i18n import format_month
 from server.park_time import day_start
 from server.parks import DEFAULT_TIMEZONE
 from tests.server.conftest import PARK, PASSWORD, TestClient, World, event
@@ -59,11 +62,22 @@ def test_manager_sees_the_day_and_sets_limits(world: World) -> None:
     now = int(time.time())
     today = day_start(now, DEFAULT_TIMEZONE)
     batch = [event(i, occurred_at=(today + 60 + i) * 1000, people=2, category="adult") for i in range(7)]
+    # 364 days back, the same weekday a year before: 10 people, so this month's change is +40 %
+    year_before = today - 364 * 86400 + 600
+    batch.append(event(99, occurred_at=year_before * 1000, people=10, category="adult"))
     assert world.client.post("/api/v1/gate/events", json={"events": batch}, headers=world.entry_device).is_success
     csrf = log_in(world.client, "manager")
     page = world.client.get("/dashboard", follow_redirects=True)
     assert page.status_code == 200
     assert 'data-testid="entries-today">14<' in page.text
+    month = dt.datetime.fromtimestamp(now, ZoneInfo(DEFAULT_TIMEZONE)).date()
+    this_month = re.search(rf'<tr data-month="{month:%Y-%m}">(.*?)</tr>', page.text)
+    assert this_month is not None
+    cells = re.findall(r"<td>(.*?)</td>", this_month.group(1))
+    if dt.datetime.fromtimestamp(year_before, ZoneInfo(DEFAULT_TIMEZONE)).month == month.month:
+        assert cells == [format_month(month, "kk"), "14", "10", "+40,0%"]
+    else:  # the day a year before fell in the month before: no change to show for this one
+        assert cells == [format_month(month, "kk"), "14", "0", "—"]
     assert "/static/vendor/chart.umd.js" in page.text
     assert world.client.get("/static/vendor/chart.umd.js").status_code == 200
     refused = world.client.post(f"/dashboard/{PARK}/limits", data={"capacity": 10, "daily_quota": 20})
