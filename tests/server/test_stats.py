@@ -82,3 +82,23 @@ def test_bad_stats_queries(world: World) -> None:
         assert world.client.get(url, params=params, headers=world.admin).status_code == 422, params
     unknown = world.client.get("/api/v1/parks/nowhere/stats", params={"from": 0, "to": 10}, headers=world.admin)
     assert unknown.status_code == 404
+
+
+def test_a_park_counts_its_days_in_its_own_zone(world: World) -> None:
+    client, admin = world.client, world.admin
+    park = {"slug": "volga", "name": "Volga", "timezone": "Europe/Moscow"}  # UTC+3: two hours behind Almaty
+    assert client.post("/api/v1/parks", json=park, headers=admin).status_code == 201
+    gate = {"slug": "in", "name": "In", "direction": "entry"}
+    assert client.post("/api/v1/parks/volga/gates", json=gate, headers=admin).status_code == 201
+    token = client.post("/api/v1/parks/volga/gates/in/device", headers=admin).json()["device_token"]
+    moscow_day = DAY + 2 * 3600  # 2025-06-01 00:00 in Moscow
+    # 01:00 in Almaty on 1 June is still 31 May in Moscow; 02:30 Almaty is 00:30 of 1 June in Moscow
+    upload(world, {"Authorization": f"Bearer {token}"}, [at(3600, people=4), at(9000, people=2)])
+
+    def days(start: int, end: int) -> list[tuple[int, int]]:
+        params = {"from": start, "to": end, "bucket": "day"}
+        series = client.get("/api/v1/parks/volga/stats", params=params, headers=admin).json()["series"]
+        return [(point["start"], point["entries"]) for point in series]
+
+    assert days(moscow_day, moscow_day + 86400) == [(moscow_day, 2)]
+    assert days(moscow_day - 1, moscow_day + 1) == [(moscow_day - 86400, 4), (moscow_day, 2)]
