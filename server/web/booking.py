@@ -16,9 +16,10 @@ from starlette.datastructures import FormData
 
 from server.api.deps import ConnDep, SettingsDep, SigningKeyDep
 from server.api.routes.public import rate_limit
-from server.bookings import BOOKING_DAYS_AHEAD, BookingRequest, availability, book, get_booking, park_today
+from server.bookings import BOOKING_DAYS_AHEAD, BookingRequest, availability, book, get_booking
 from server.errors import NotFound
 from server.i18n import LocalizedError, request_language
+from server.park_time import park_today
 from server.parks import Park, get_park, list_parks
 from server.pdf import SHOW_AT_GATE, booking_lines
 from server.plates import PLATE_COUNTRIES, VEHICLE_CLASSES
