@@ -374,6 +374,7 @@ def clean_crop(crop: Image) -> Image:
 
 CHAR_CROP_HEIGHT = 80  # px a row is straightened to before its characters are picked out
 _ROW_SPAN = 1.8  # rows straightened this many character heights high (region digits sit higher on some)
+LIGHT_ON_DARK_SHARE = 0.65  # of the row's middle dark: the plate is light characters on a dark ground
 _ROW_REACH = 2.5  # and this many character heights beyond the row's ends (region codes the row missed)
 
 
@@ -383,11 +384,12 @@ def _ink(gray: Image, char_px: float) -> tuple[Image, Image, Image, bool, float]
 
     The threshold and the polarity come from the middle of the row (characters and the plate between them),
     not from the margins, where the car's body or the night sky would drag Otsu's split away from the plate;
-    the plate's paper is the majority there, so the ink is whichever side of the split is the minority."""
+    the plate's paper is the clear majority there, so the ink is dark unless most of the middle is dark (a
+    plate frame's emblem or a coloured band can darken nearly half of a light plate's middle)."""
     h, w = gray.shape[:2]
     core = gray[int(0.3 * h) : int(0.7 * h), int(0.2 * w) : int(0.8 * w)]
     level, _ = cv2.threshold(core, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    light_on_dark = float(np.median(core)) <= level
+    light_on_dark = float(np.mean(core <= level)) > LIGHT_ON_DARK_SHARE
     _, binary = cv2.threshold(gray, level, 255, cv2.THRESH_BINARY if light_on_dark else cv2.THRESH_BINARY_INV)
     shear = _slant(binary)
     if shear:
