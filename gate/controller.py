@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import httpx
 
+from gate import VERSION
 from gate.actuators import Actuators
 from gate.clock import FLAG_CLOCK_SUSPECT, GateClock
 from gate.config import GateConfig
@@ -115,6 +116,7 @@ class GateController:
         self._sync_store = GateStore(config.gate.db_path, durable=False)  # its own connection: see gate.store
         self.sync = SyncLoop(SyncClient(config, self._sync_store, client=http_client), config.server.sync_interval_s)
         self.sync.client.on_response = self.clock.note_response
+        self.sync.client.gate_status = self.health_report
         self.housekeeper = Housekeeper(self._sync_store, self.clock, self.disk)
         self.last_frame: Frame | None = None  # the camera's newest frame, for the ranger page's preview
         self._queue: queue.Queue[Credential] = queue.Queue(maxsize=64)
@@ -350,6 +352,22 @@ class GateController:
             "plates": self._plates_status(),
             "clock": self.clock.state(),
             "disk": dataclasses.asdict(self.disk.state()),
+        }
+
+    def health_report(self) -> dict[str, Any]:
+        """What the gate tells the server of itself on every sync (``X-Gate-Status``): outbox depth, each
+        reader's state word and the software version, for the managers' gate health (sync thread)."""
+        readers = {"camera": "error" if self.camera_error else ("ok" if self.frames else "no_data")}
+        for reader in self._readers:
+            health = reader.health()
+            readers[health.name[:32]] = "ok" if health.connected else "disconnected"
+        if self.config.plates is not None:
+            plates = self._plate_reader
+            readers["plates"] = "error" if plates is None or plates.error else "ok"
+        return {
+            "outbox": self._sync_store.outbox_depth(),
+            "readers": dict(list(readers.items())[:16]),
+            "software": VERSION,
         }
 
     def _plates_status(self) -> dict[str, Any] | None:

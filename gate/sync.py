@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import orjson
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/api/v1/gate/events"
 SYNC_PATH = "/api/v1/gate/sync"
+GATE_STATUS_HEADER = "X-Gate-Status"  # {"outbox": N, "readers": {name: state}, "software": version}
 FIRST_CURSOR = "0"
 BACKOFF_START_S = 1.0
 BACKOFF_CAP_S = 30.0  # a gate whose link came back should not stay offline for long
@@ -78,6 +80,8 @@ class SyncClient:
         self.failures = 0  # failed cycles in a row
         self.last_error: str | None = None
         self.on_response: Callable[[httpx.Response], None] | None = None  # e.g. GateClock.note_response
+        # what the gate says of itself on every sync (outbox depth, readers): the managers' gate health
+        self.gate_status: Callable[[], dict[str, Any]] | None = None
 
     def close(self) -> None:
         if self._own_client:
@@ -107,9 +111,17 @@ class SyncClient:
             raise SyncError(f"cannot record sync state: {err}") from err
 
     def _request(
-        self, method: str, path: str, *, params: dict[str, str] | None = None, json_body: bytes | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json_body: bytes | None = None,
+        extra_headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        headers = self._headers if json_body is None else {**self._headers, "Content-Type": "application/json"}
+        headers = {**self._headers, **(extra_headers or {})}
+        if json_body is not None:
+            headers["Content-Type"] = "application/json"
         try:
             response = self._client.request(
                 method, self._base + path, headers=headers, params=params, content=json_body
@@ -142,8 +154,13 @@ class SyncClient:
                 raise SyncError("server accepted none of the events it was sent")
             accepted += self.store.mark_uploaded(answered)
 
+    def _status_header(self) -> dict[str, str]:
+        if self.gate_status is None:
+            return {}
+        return {GATE_STATUS_HEADER: orjson.dumps(self.gate_status()).decode()}
+
     def _fetch_page(self, cursor: str) -> SyncPage:
-        response = self._request("GET", SYNC_PATH, params={"cursor": cursor})
+        response = self._request("GET", SYNC_PATH, params={"cursor": cursor}, extra_headers=self._status_header())
         try:
             return SyncPage.model_validate(orjson.loads(response.content))
         except (orjson.JSONDecodeError, ValidationError) as err:
