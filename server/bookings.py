@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -31,6 +30,7 @@ from server.capacity import MAX_LIMIT
 from server.db import booking_slots, bookings, parks, permits
 from server.errors import InvalidInput, NotFound
 from server.i18n import LocalizedError, format_time
+from server.park_time import day_bounds, park_today
 from server.parks import Park, get_park
 from server.permits import PermitRecord, get_permit, issue_permit
 from server.plates import GENERIC_COUNTRY, PEDESTRIAN, VEHICLE_CLASSES
@@ -154,18 +154,6 @@ def set_slots(conn: Connection, park: Park, slots: list[tuple[int, int, int]], e
         )
     conn.execute(parks.update().where(parks.c.id == park.id).values(slot_early_minutes=early_minutes))
     return SlotPlan(tuple(ordered), early_minutes)
-
-
-def day_bounds(park: Park, day: dt.date) -> tuple[int, int]:
-    """Unix seconds of the park-local midnight starting ``day`` and of the next."""
-    zone = ZoneInfo(park.timezone)
-    start = dt.datetime.combine(day, dt.time(), zone)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)
-    return int(start.timestamp()), int(end.timestamp())
-
-
-def park_today(park: Park, now: int | None = None) -> dt.date:
-    return dt.datetime.fromtimestamp(time.time() if now is None else now, ZoneInfo(park.timezone)).date()
 
 
 def availability(conn: Connection, park: Park, day: dt.date) -> Availability:

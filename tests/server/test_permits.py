@@ -10,7 +10,8 @@ import zxingcpp
 from PIL import Image
 
 from protocol import Keyring, SyncPage, verify_token
-from server.bookings import day_bounds, park_today, set_slots
+from server.bookings import set_slots
+from server.park_time import day_bounds, park_today
 from server.parks import get_park
 from tests.server.conftest import World
 from tests.server.test_dashboard_pages import log_in

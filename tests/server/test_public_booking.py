@@ -16,7 +16,8 @@ from PIL import Image
 from protocol import Keyring, verify_token
 from server import Settings, create_app
 from server.accounts import Role
-from server.bookings import park_today, set_slots
+from server.bookings import set_slots
+from server.park_time import park_today
 from server.parks import get_park
 from server.ratelimit import RateLimit
 from tests.server.conftest import TestClient, login, make_user

@@ -14,9 +14,9 @@ from gate.credentials import QrCredential
 from gate.decision import Policy, decide
 from gate.store import GateStore
 from protocol import Direction, Reason
-from server.bookings import day_bounds, park_today
 from server.cli import main
 from server.db import make_engine
+from server.park_time import day_bounds, park_today
 from server.parks import create_park, get_park
 from tests.server.conftest import PARK, World, second_park, sync
 

@@ -11,7 +11,7 @@ from gate.decision import Policy, decide
 from gate.store import GateStore
 from gate.sync import SyncClient
 from protocol import Direction, Reason
-from server.bookings import day_bounds, park_today
+from server.park_time import day_bounds, park_today
 from server.parks import get_park
 from tests.system.server_world import server_with_gate
 

@@ -26,12 +26,12 @@ from server.bookings import (
     book,
     get_booking,
     hhmm,
-    park_today,
     parse_hhmm,
     price,
 )
 from server.errors import NotFound
 from server.i18n import LocalizedError, format_money, format_time, gettext_for, request_language
+from server.park_time import park_today
 from server.parks import Park, get_park, list_parks
 from server.pdf import permit_pdf, qr_png
 from server.pricing import Party, Quote
