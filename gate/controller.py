@@ -360,7 +360,8 @@ class GateController:
         readers = {"camera": "error" if self.camera_error else ("ok" if self.frames else "no_data")}
         for reader in self._readers:
             health = reader.health()
-            readers[health.name[:32]] = "ok" if health.connected else "disconnected"
+            # the server takes names of 1–32 characters; a name the technician left empty is the protocol's
+            readers[(health.name or health.protocol)[:32]] = "ok" if health.connected else "disconnected"
         if self.config.plates is not None:
             plates = self._plate_reader
             readers["plates"] = "error" if plates is None or plates.error else "ok"

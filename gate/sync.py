@@ -8,6 +8,7 @@ EventBatchResult) and ``GET /api/v1/gate/sync?cursor=…`` (→ protocol.SyncPag
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
@@ -25,7 +26,7 @@ from pydantic import ValidationError
 from gate.config import GateConfig
 from gate.errors import StoreError, SyncError
 from gate.store import GateStore
-from protocol import EventBatch, EventBatchResult, SyncPage
+from protocol import SYNC_SCHEMA, EventBatch, EventBatchResult, SyncPage
 
 log = logging.getLogger(__name__)
 
@@ -157,10 +158,12 @@ class SyncClient:
     def _status_header(self) -> dict[str, str]:
         if self.gate_status is None:
             return {}
-        return {GATE_STATUS_HEADER: orjson.dumps(self.gate_status()).decode()}
+        # ASCII JSON: an HTTP header carries no UTF-8 (a reader named in Kazakh is escaped, not an error)
+        return {GATE_STATUS_HEADER: json.dumps(self.gate_status(), separators=(",", ":"))}
 
-    def _fetch_page(self, cursor: str) -> SyncPage:
-        response = self._request("GET", SYNC_PATH, params={"cursor": cursor}, extra_headers=self._status_header())
+    def _fetch_page(self, cursor: str, status: dict[str, str]) -> SyncPage:
+        params = {"cursor": cursor, "schema": str(SYNC_SCHEMA)}
+        response = self._request("GET", SYNC_PATH, params=params, extra_headers=status)
         try:
             return SyncPage.model_validate(orjson.loads(response.content))
         except (orjson.JSONDecodeError, ValidationError) as err:
@@ -174,15 +177,16 @@ class SyncClient:
         """
         cursor = self.store.sync_state().cursor or FIRST_CURSOR
         pages = permits = 0
+        status = self._status_header()  # once a cycle: it counts the outbox
         with ThreadPoolExecutor(1, thread_name_prefix="gate-sync-fetch") as prefetch:
-            upcoming = prefetch.submit(self._fetch_page, cursor)
+            upcoming = prefetch.submit(self._fetch_page, cursor, status)
             while pages < MAX_PAGES_PER_CYCLE:
                 page = upcoming.result()
                 if not page.complete:
                     if page.cursor == cursor:
                         raise SyncError(f"sync feed made no progress at cursor {cursor!r}")
                     cursor = page.cursor
-                    upcoming = prefetch.submit(self._fetch_page, cursor)
+                    upcoming = prefetch.submit(self._fetch_page, cursor, status)
                 try:
                     self.store.apply_sync_page(page)
                 except StoreError as err:

@@ -35,6 +35,7 @@ from protocol.plates import (
 from protocol.reasons import Reason
 from protocol.schemas import (
     MAX_EVENTS_PER_BATCH,
+    SYNC_SCHEMA,
     CardColumns,
     CardRole,
     CredentialKind,
@@ -53,6 +54,7 @@ __all__ = [
     "COUNTRIES",
     "GRAMMARS",
     "MAX_EVENTS_PER_BATCH",
+    "SYNC_SCHEMA",
     "BadSignature",
     "CardColumns",
     "CardRole",

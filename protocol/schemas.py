@@ -142,6 +142,12 @@ class VehiclePassColumns(Strict):
         return len(self.plate)
 
 
+# The sync page's version: a gate asks ``GET /gate/sync?schema=N`` with the highest it reads, and the server
+# sends nothing newer (this module refuses fields it does not know, so an older gate would stop syncing).
+# 1: the walking skeleton's page. 2: adds PermitColumns.people/entries_per_day and ParkSettings.zone.
+SYNC_SCHEMA = 2
+
+
 class SyncPage(Strict):
     cursor: str  # give it back as ?cursor= to get the next page
     complete: bool  # no more changes after this page (for now)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
 
 from protocol import CardRole, Direction
+from server.errors import InvalidInput
+from server.park_time import check_timezone
 
 Slug = Annotated[
     StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lowercase letters, digits, dashes")
@@ -32,11 +33,11 @@ class ParkCreate(Body):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
+        # a park's local midnight must fall on an hour: the roll-ups count whole UTC hours into local days
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown time zone {value!r}") from err
-        return value
+            return check_timezone(value)
+        except InvalidInput as err:
+            raise ValueError(str(err)) from err
 
 
 class ParkPublic(BaseModel):

@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 
-from protocol import SyncPage
+from protocol import SYNC_SCHEMA, SyncPage
 from server import Settings, create_app
 from server.accounts import Role, add_user
 
@@ -147,8 +147,8 @@ def world(app: FastAPI, client: TestClient) -> World:
 
 
 def sync(world: World, cursor: str = "0", limit: int | None = None, device: dict[str, str] | None = None) -> SyncPage:
-    """One page of the change feed, as the entry gate (or the gate of ``device``) pulls it."""
-    params = {"cursor": cursor} | ({"limit": str(limit)} if limit else {})
+    """One page of the change feed, as the entry gate (or the gate of ``device``) of this release pulls it."""
+    params = {"cursor": cursor, "schema": str(SYNC_SCHEMA)} | ({"limit": str(limit)} if limit else {})
     response = world.client.get("/api/v1/gate/sync", params=params, headers=device or world.entry_device)
     assert response.status_code == 200, response.text
     return SyncPage.model_validate_json(response.content)

@@ -116,3 +116,22 @@ def test_a_gate_applies_its_zones_limits_from_the_sync_page(world: World, tmp_pa
         store.record(two, make_event(two))
         one = decide(QrCredential(world.issue(party=[1, 0, 0])["token"]), view, now)
         assert (one.reason, one.detail) == (Reason.CAPACITY_FULL, "zone canyon: 5 inside, capacity 5")
+
+
+def test_a_gate_of_the_first_release_gets_a_page_it_can_read(world: World) -> None:
+    """Without ``schema`` the page has none of the fields a first-release gate would refuse (it forbids
+    unknown ones and would stop syncing): no zone, no party or entries per day of vehicle permits."""
+    assert add_zone(world, capacity=5).status_code == 201
+    assert place(world, "east-in", "canyon").status_code == 200
+    world.issue(plate="123ABC02", party=[2, 1, 0], entries_per_day=1)
+    old = world.client.get("/api/v1/gate/sync", params={"cursor": "0"}, headers=world.entry_device)
+    assert old.status_code == 200, old.text
+    body = old.json()
+    assert "zone" not in body["park"]
+    assert body["permits"]["plate"] == ["123ABC02"]
+    assert "people" not in body["permits"] and "entries_per_day" not in body["permits"]
+    new = sync(world)  # this release's gate asks for schema 2 and gets them
+    assert new.park is not None and new.park.zone is not None
+    assert (new.permits.people, new.permits.entries_per_day) == ([3], [1])
+    too_new = {"cursor": "0", "schema": "99"}
+    assert world.client.get("/api/v1/gate/sync", params=too_new, headers=world.entry_device).status_code == 422

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from protocol import MAX_EVENTS_PER_BATCH, EventBatch, EventBatchResult, SyncPage
+from protocol import MAX_EVENTS_PER_BATCH, SYNC_SCHEMA, EventBatch, EventBatchResult, SyncPage
 from server.api.deps import ConnDep, CurrentDevice
 from server.events import ingest
 from server.feed import feed_after
@@ -50,6 +50,9 @@ def sync(
     gate: CurrentDevice,
     cursor: str = "0",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    schema: Annotated[
+        int, Query(ge=1, le=SYNC_SCHEMA, description="the newest sync page version the gate reads (protocol)")
+    ] = 1,
     x_gate_status: Annotated[
         str | None, Header(description="the gate's own status, JSON (see server.gate_health)")
     ] = None,
@@ -57,23 +60,28 @@ def sync(
     """Permits, cards and vehicle passes of the gate's park changed after ``cursor``, at most ``limit`` of
     them together; ``complete`` when no more remain.
 
-    Every page carries the park's settings with the server's current counts (and those of the gate's zone,
-    when it is in one), and the whole JWK Set.
+    Every page carries the park's settings with the server's current counts (and, from ``schema`` 2, those
+    of the gate's zone when it is in one, and vehicle permits' party and entries per day), and the whole JWK
+    Set. A gate that does not say ``schema`` gets the first version's page, which every release reads.
     The sync marks the gate as seen, with the outbox depth and readers it reports in ``X-Gate-Status``.
     """
     page = feed_after(conn, gate.park_id, _cursor(cursor), limit)
     park = get_park_by_id(conn, gate.park_id)
     inside, today, at = park_counts(conn, park)
     settings = {**park.public(), "occupancy": inside, "entries_today": today, "counted_at": at}
-    zone = zone_settings(conn, park, gate.id, at)
-    if zone is not None:  # only then: a gate of an older release refuses fields it does not know
-        settings["zone"] = zone
+    permit_columns = page.permits
+    if schema >= 2:
+        zone = zone_settings(conn, park, gate.id, at)
+        if zone is not None:
+            settings["zone"] = zone
+    else:  # an older gate refuses fields it does not know: it would stop syncing altogether
+        permit_columns = {k: v for k, v in permit_columns.items() if k not in ("people", "entries_per_day")}
     body: dict[str, Any] = {
         "cursor": str(page.cursor),
         "complete": page.complete,
         "park": settings,
         "keys": keyring(conn).to_jwks()["keys"],
-        "permits": page.permits,
+        "permits": permit_columns,
         "cards": page.cards,
         "vehicle_passes": page.vehicle_passes,
     }
