@@ -35,7 +35,8 @@ class Settings:
     # visit fees (MRP value from $QAQPA_MRP_TENGE, bus fee from $QAQPA_BUS_MRP) and the visitors' rate limit
     tariff: Tariff = field(default_factory=Tariff)
     public_rate: RateLimit = field(default_factory=RateLimit)
-    # logging in (page and token API): attempts per client address and per user name (server.login_limit)
+    # logging in (page and token API): attempts per client address, and wrong passwords per user name, of
+    # which one address may spend half (server.login_limit)
     login_rate_address: RateLimit = field(default_factory=lambda: RateLimit(per_minute=10, burst=20))
     login_rate_user: RateLimit = field(default_factory=lambda: RateLimit(per_minute=5, burst=10))
     # reverse proxies whose X-Forwarded-For/-Proto are believed ($QAQPA_TRUSTED_PROXIES or serve's

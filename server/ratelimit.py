@@ -1,4 +1,4 @@
-"""Rate limits for anonymous visitors: a token bucket per client address, in memory.
+"""Rate limits for anonymous visitors and logins: token buckets per client address (or other key), in memory.
 
 In memory, per server process: behind a load balancer with N processes a client gets up to N times the
 rate, which is still a bound; the point is to stop scripted floods of bookings, not to meter fairly.
@@ -11,6 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from starlette.requests import Request
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,21 @@ class TokenBuckets:
             self._buckets[key] = (tokens, now)
             return max(1, math.ceil((1.0 - tokens) / rate))
 
+    def give_back(self, key: str) -> None:
+        """Return the token a ``take(key)`` spent, for a request that turned out not to count."""
+        with self._lock:
+            if key in self._buckets:
+                tokens, at = self._buckets[key]
+                self._buckets[key] = (min(float(self.limit.burst), tokens + 1.0), at)
+
     def _forget_full(self, now: float, rate: float) -> None:
         # a bucket that has refilled is the same as no bucket: drop those to bound memory
         full = [k for k, (t, at) in self._buckets.items() if t + (now - at) * rate >= self.limit.burst]
         for key in full:
             del self._buckets[key]
+
+
+def client_address(request: Request) -> str:
+    """The key of a client's buckets: its address as the app sees it (the forwarded one behind a trusted proxy,
+    ``server.app``)."""
+    return request.client.host if request.client else "unknown"

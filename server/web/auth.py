@@ -25,14 +25,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import Connection
 
-from server.accounts import Role, User, authenticate
+from server.accounts import Role, User
 from server.api.deps import ConnDep
 from server.db import users, web_sessions
 from server.errors import ServerError
 from server.i18n import N_, LocalizedError, request_language, translate
-from server.login_limit import check_login_rate
+from server.login_limit import attempt_login
 from server.security import DEVICE_TOKEN_PREFIX, USER_TOKEN_PREFIX, token_hash
-from server.web.pages import render
+from server.web.pages import over_https, render
 
 SESSION_COOKIE = "qaqpa_session"
 LOGIN_CSRF_COOKIE = "qaqpa_login_csrf"
@@ -129,14 +129,9 @@ def login_page(
     token = secrets.token_urlsafe(32)
     response = render(request, "login.html", {"csrf": token, "error": error, "next": next_url}, status_code=status_code)
     response.set_cookie(
-        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login", secure=_over_https(request)
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login", secure=over_https(request)
     )
     return response
-
-
-def _over_https(request: Request) -> bool:
-    # the scheme the browser used: behind a trusted proxy, its X-Forwarded-Proto (server.app)
-    return request.url.scheme == "https"
 
 
 def _refused(request: Request, status_code: int, error: str | LocalizedError, next_url: str) -> Response:
@@ -169,12 +164,11 @@ def login(
     if not csrf or not cookie or not hmac.compare_digest(csrf.encode(), cookie.encode()):
         return _refused(request, 403, FORM_EXPIRED, next)
     try:
-        check_login_rate(request, username)
+        user = attempt_login(request, conn, username.strip(), password)
     except LocalizedError as err:
         response = _refused(request, err.status_code, err, next)
         response.headers["Retry-After"] = str(err.params["seconds"])
         return response
-    user = authenticate(conn, username.strip(), password)
     if user is None:
         return _refused(request, 401, WRONG_PASSWORD, next)
     response = RedirectResponse(_safe_next(next), status_code=303)
@@ -184,7 +178,7 @@ def login(
         max_age=SESSION_TTL_S,
         httponly=True,
         samesite="lax",
-        secure=_over_https(request),
+        secure=over_https(request),
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response

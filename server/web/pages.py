@@ -103,6 +103,12 @@ def render(
     response = HTMLResponse(html, status_code=status_code, headers={"Content-Language": chosen})
     asked = request.query_params.get("lang")
     if asked in i18n.LANGUAGES and request.cookies.get(i18n.LANG_COOKIE) != asked:
-        secure = request.url.scheme == "https"
+        secure = over_https(request)
         response.set_cookie(i18n.LANG_COOKIE, asked, max_age=LANG_COOKIE_MAX_AGE, samesite="lax", secure=secure)
     return response
+
+
+def over_https(request: Request) -> bool:
+    """Whether the browser used HTTPS (behind a trusted proxy, its X-Forwarded-Proto: ``server.app``), so a
+    cookie set now may be marked Secure."""
+    return request.url.scheme == "https"

@@ -140,13 +140,14 @@ def test_a_new_device_token_replaces_the_old(world: World) -> None:
 PROXY = "10.0.0.7"
 
 
-@pytest.fixture
-def guarded(tmp_path: Path, db_url: str) -> Iterator[FastAPI]:
-    """The app with small login limits (3 tries per address, 4 per user name) behind a trusted proxy."""
+def _proxied_app(
+    data_dir: Path, db_url: str, per_address: RateLimit | None = None, per_user: RateLimit | None = None
+) -> Iterator[FastAPI]:
+    defaults = Settings.for_data_dir(data_dir, db_url)
     settings = dataclasses.replace(
-        Settings.for_data_dir(tmp_path / "guarded", db_url),
-        login_rate_address=RateLimit(per_minute=1, burst=3),
-        login_rate_user=RateLimit(per_minute=1, burst=4),
+        defaults,
+        login_rate_address=per_address or defaults.login_rate_address,
+        login_rate_user=per_user or defaults.login_rate_user,
         trusted_proxies=parse_trusted_proxies(f"{PROXY}, 192.168.0.0/16"),
     )
     app = create_app(settings)
@@ -155,11 +156,29 @@ def guarded(tmp_path: Path, db_url: str) -> Iterator[FastAPI]:
     app.state.engine.dispose()
 
 
-def _login_form(client: TestClient, headers: dict[str, str]) -> tuple[int, Any]:
+@pytest.fixture
+def guarded(tmp_path: Path, db_url: str) -> Iterator[FastAPI]:
+    """The app with small login limits (3 tries per address, 4 wrong passwords per user name, of which one
+    address may spend 2) behind a trusted proxy."""
+    yield from _proxied_app(
+        tmp_path / "guarded",
+        db_url,
+        per_address=RateLimit(per_minute=1, burst=3),
+        per_user=RateLimit(per_minute=1, burst=4),
+    )
+
+
+@pytest.fixture
+def proxied(tmp_path: Path, db_url: str) -> Iterator[FastAPI]:
+    """The app with the default login limits behind a trusted proxy."""
+    yield from _proxied_app(tmp_path / "proxied", db_url)
+
+
+def _login_form(client: TestClient, headers: dict[str, str], username: str = "root") -> tuple[int, Any]:
     form = client.get("/login", headers=headers)
     token = re.search(r'name="csrf" value="([^"]+)"', form.text)
     assert token is not None
-    data = {"username": "root", "password": "wrong", "csrf": token.group(1)}
+    data = {"username": username, "password": "wrong", "csrf": token.group(1)}
     response = client.post("/login", data=data, headers=headers, follow_redirects=False)
     return response.status_code, response
 
@@ -167,7 +186,7 @@ def _login_form(client: TestClient, headers: dict[str, str]) -> tuple[int, Any]:
 def test_login_attempts_are_limited_per_address(guarded: FastAPI) -> None:
     with TestClient(guarded, client=(PROXY, 4000)) as client:
         visitor = {"X-Forwarded-For": "203.0.113.5", "Accept-Language": "kk"}
-        assert [_login_form(client, visitor)[0] for _ in range(3)] == [401, 401, 401]
+        assert [_login_form(client, visitor, name)[0] for name in ("root", "admin", "ranger")] == [401, 401, 401]
         status, refused = _login_form(client, visitor)
         assert status == 429
         assert int(refused.headers["retry-after"]) >= 1
@@ -200,14 +219,48 @@ def test_login_attempts_are_limited_per_user_name_across_addresses(guarded: Fast
             for i, name in enumerate(("root", "ROOT", " root", "root", "root"))
         ]
         assert statuses == [401, 401, 401, 401, 429]  # the fifth try at one name, from a fifth address
+        # the bound holds for the right password too: a guess that happened to be right would tell the guesser
+        right = {"username": "root", "password": PASSWORD}
+        assert (
+            client.post("/api/v1/auth/token", data=right, headers={"X-Forwarded-For": "198.51.100.9"}).status_code
+            == 429
+        )
         other = client.post("/api/v1/auth/token", data={"username": "nobody"}, headers={"X-Forwarded-For": "1.2.3.4"})
         assert other.status_code == 422  # another name is not held up (and the form is incomplete)
 
 
 def test_an_untrusted_client_cannot_claim_another_address(guarded: FastAPI) -> None:
     with TestClient(guarded, client=("203.0.113.9", 4000)) as client:
-        statuses = [_login_form(client, {"X-Forwarded-For": f"198.51.100.{i}"})[0] for i in range(4)]
+        names = ("root", "admin", "ranger", "manager")
+        statuses = [_login_form(client, {"X-Forwarded-For": f"198.51.100.{i}"}, names[i])[0] for i in range(4)]
         assert statuses == [401, 401, 401, 429]  # X-Forwarded-For from a client, not a proxy, is ignored
+
+
+def test_one_address_cannot_lock_a_user_out(proxied: FastAPI) -> None:
+    """One address may spend only half of a name's wrong passwords (defaults: 5 of 10), however fast it tries."""
+    with TestClient(proxied, client=(PROXY, 4000)) as client:
+        flood = {"X-Forwarded-For": "203.0.113.66"}
+        wrong = {"username": "root", "password": "wrong"}
+        statuses = [client.post("/api/v1/auth/token", data=wrong, headers=flood).status_code for _ in range(20)]
+        assert statuses == [401] * 5 + [429] * 15
+        right = {"username": "root", "password": PASSWORD}
+        admin = {"X-Forwarded-For": "198.51.100.20"}
+        assert client.post("/api/v1/auth/token", data=right, headers=admin).status_code == 200
+        assert _login_form(client, {"X-Forwarded-For": "198.51.100.21"})[0] == 401  # the page still checks too
+        # a second address may spend the rest (4 left, more if the name refilled meanwhile): the bound holds
+        other = {"X-Forwarded-For": "203.0.113.67"}
+        statuses = [client.post("/api/v1/auth/token", data=wrong, headers=other).status_code for _ in range(6)]
+        assert statuses[:4] == [401] * 4 and statuses[-1] == 429
+
+
+def test_only_wrong_passwords_count_against_a_name(guarded: FastAPI) -> None:
+    with TestClient(guarded, client=(PROXY, 4000)) as client:
+        right = {"username": "root", "password": PASSWORD}
+        statuses = [
+            client.post("/api/v1/auth/token", data=right, headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code
+            for i in range(6)
+        ]
+        assert statuses == [200] * 6  # more than the name's 4, each from an address within its own limit
 
 
 def test_the_session_cookie_is_secure_over_https(guarded: FastAPI) -> None:

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from server.accounts import authenticate, issue_access_token
+from server.accounts import issue_access_token
 from server.api.deps import ConnDep, SettingsDep
-from server.login_limit import check_login_rate
+from server.login_limit import attempt_login
 
 router = APIRouter(tags=["auth"])
 
@@ -25,8 +25,7 @@ def login(
     request: Request, conn: ConnDep, settings: SettingsDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> TokenOut:
     """Exchange a user name and password for an access token (rate limited per address and user name: 429)."""
-    check_login_rate(request, form.username)
-    user = authenticate(conn, form.username, form.password)
+    user = attempt_login(request, conn, form.username, form.password)
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "incorrect user name or password", headers={"WWW-Authenticate": "Bearer"}

@@ -35,14 +35,13 @@ from server.park_time import park_today
 from server.parks import Park, get_park, list_parks
 from server.pdf import permit_pdf, qr_png
 from server.pricing import Party, Quote
-from server.ratelimit import TokenBuckets
+from server.ratelimit import TokenBuckets, client_address
 
 
 def rate_limit(request: Request) -> None:
     """Refuse a client address that has spent its bucket (``LocalizedError`` 429)."""
     buckets: TokenBuckets = request.app.state.public_rate
-    address = request.client.host if request.client else "unknown"
-    wait = buckets.take(address)
+    wait = buckets.take(client_address(request))
     if wait:
         raise LocalizedError("rate_limited", status_code=status.HTTP_429_TOO_MANY_REQUESTS, seconds=wait)
 
