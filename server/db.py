@@ -304,6 +304,9 @@ zone_gates = sa.Table(
     metadata,
     sa.Column("gate_id", sa.Integer, sa.ForeignKey("gates.id"), primary_key=True),
     sa.Column("zone_id", sa.Integer, sa.ForeignKey("zones.id"), nullable=False),
+    # when the gate joined the zone (unix s; revision 0008): its events count for the zone from that hour on,
+    # 0 for a gate placed before 0008 (all its history, as then)
+    sa.Column("joined_at", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_zone_gates_zone", "zone_id"),
 )
 

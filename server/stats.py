@@ -32,14 +32,24 @@ def park_counts(conn: Connection, park: Park, now: int | None = None) -> tuple[i
     """
     now = int(time.time()) if now is None else now
     today = park_day_start(park, now)
+    where = people_days.c.park_id == park.id
+    entered, exited, entered_today = people_sums(conn, people_days, where, people_days.c.day == today)
+    return max(0, entered - exited), entered_today, now
+
+
+def people_sums(
+    conn: Connection, table: sa.Table, where: sa.ColumnElement[bool], today: sa.ColumnElement[bool]
+) -> tuple[int, int, int]:
+    """(entered, exited, entered in the rows ``today`` picks) over the rows of ``people_days`` or ``people_hours``
+    that ``where`` picks: what a park's or a zone's people inside and entries today are made of."""
     entered, exited, entered_today = conn.execute(
         sa.select(
-            sa.func.coalesce(sa.func.sum(people_days.c.entered), 0),
-            sa.func.coalesce(sa.func.sum(people_days.c.exited), 0),
-            sa.func.coalesce(sa.func.sum(sa.case((people_days.c.day == today, people_days.c.entered), else_=0)), 0),
-        ).where(people_days.c.park_id == park.id)
+            sa.func.coalesce(sa.func.sum(table.c.entered), 0),
+            sa.func.coalesce(sa.func.sum(table.c.exited), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((today, table.c.entered), else_=0)), 0),
+        ).where(where)
     ).one()
-    return max(0, int(entered) - int(exited)), int(entered_today), now
+    return int(entered), int(exited), int(entered_today)
 
 
 def occupancy(conn: Connection, park: Park, now: int | None = None) -> dict[str, Any]:

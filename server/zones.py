@@ -1,9 +1,14 @@
 """Zones of a park: a part (a canyon, a lake shore) with its own people-at-one-time limit and daily quota.
 
 A gate belongs to at most one zone. Its entries and exits count for the zone as well as the park: a zone's
-load is the people through its gates (``people_days``). The gate's sync page carries its zone's limits and
-counts (``protocol.ZoneSettings``), and the gate refuses with ``capacity_full`` when either the park's or
-the zone's limit would be broken. Visitors still book the park (and its slots), not a zone.
+load is the people through its gates (``people_days``, ``people_hours``). So a zone's people inside only go
+down through its own gates: every gate people leave the zone by (its exit gates, and a two-way gate on its
+edge) must be placed in the zone, or those who left stay counted inside until the count is corrected.
+A gate counts for its zone from the start of the hour it joined (``zone_gates.joined_at``; the roll-ups'
+finest grain), so a gate moved in with its history does not bring the people it let in before.
+The gate's sync page carries its zone's limits and counts (``protocol.ZoneSettings``), and the gate refuses
+with ``capacity_full`` when either the park's or the zone's limit would be broken. Visitors still book the
+park (and its slots), not a zone.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from server.capacity import MAX_LIMIT
-from server.db import gates, people_days, zone_gates, zones
+from server.db import gates, people_days, people_hours, zone_gates, zones
 from server.errors import Conflict, InvalidInput, NotFound
-from server.park_time import park_day_start
+from server.park_time import HOUR, day_bounds, park_day_start, park_today
 from server.parks import Gate, Park
+from server.stats import people_sums
 
 
 @dataclass(frozen=True)
@@ -94,13 +100,20 @@ def set_zone_limits(conn: Connection, zone: Zone, capacity: int, daily_quota: in
     return Zone(zone.id, zone.park_id, zone.slug, zone.name, capacity, daily_quota)
 
 
-def place_gate(conn: Connection, gate: Gate, zone: Zone | None) -> None:
-    """Put a gate in a zone of its park, or (``None``) in none."""
+def place_gate(conn: Connection, gate: Gate, zone: Zone | None, now: int | None = None) -> None:
+    """Put a gate in a zone of its park, or (``None``) in none; it counts for the zone from ``now`` (its hour).
+
+    Placing a gate in the zone it is in changes nothing, so a repeated request keeps its history in the zone.
+    """
     if zone is not None and zone.park_id != gate.park_id:
         raise InvalidInput(f"zone {zone.slug!r} is not in the gate's park")
+    current = zone_of_gate(conn, gate.id)
+    if (None if current is None else current.id) == (None if zone is None else zone.id):
+        return
     conn.execute(zone_gates.delete().where(zone_gates.c.gate_id == gate.id))
     if zone is not None:
-        conn.execute(zone_gates.insert().values(gate_id=gate.id, zone_id=zone.id))
+        joined_at = int(time.time()) if now is None else now
+        conn.execute(zone_gates.insert().values(gate_id=gate.id, zone_id=zone.id, joined_at=joined_at))
 
 
 def zone_of_gate(conn: Connection, gate_id: int) -> Zone | None:
@@ -111,18 +124,33 @@ def zone_of_gate(conn: Connection, gate_id: int) -> Zone | None:
 
 
 def zone_counts(conn: Connection, park: Park, zone: Zone, now: int) -> tuple[int, int]:
-    """(people inside, people who entered today) through the zone's gates, as ``stats.park_counts`` counts
-    the park: inside = entered − exited, never below 0."""
+    """(people inside, people who entered today) through the zone's gates, each from the hour it joined, as
+    ``stats.park_counts`` counts the park: inside = entered − exited, never below 0.
+
+    A gate's join day is read by hour (``people_hours``), the days after it by day (``people_days``), so the
+    count stays a few rows per gate and day however long ago the gate joined.
+    """
+    joined = conn.execute(
+        sa.select(zone_gates.c.gate_id, zone_gates.c.joined_at).where(zone_gates.c.zone_id == zone.id)
+    ).all()
+    if not joined:
+        return 0, 0
+    by_day, by_hour = [], []
+    for gate_id, joined_at in joined:
+        next_day = day_bounds(park, park_today(park, joined_at))[1]
+        by_day.append(sa.and_(people_days.c.gate_id == gate_id, people_days.c.day >= next_day))
+        hours = (people_hours.c.hour >= joined_at // HOUR * HOUR, people_hours.c.hour < next_day)
+        by_hour.append(sa.and_(people_hours.c.gate_id == gate_id, *hours))
     today = park_day_start(park, now)
-    members = sa.select(zone_gates.c.gate_id).where(zone_gates.c.zone_id == zone.id)
-    entered, exited, entered_today = conn.execute(
-        sa.select(
-            sa.func.coalesce(sa.func.sum(people_days.c.entered), 0),
-            sa.func.coalesce(sa.func.sum(people_days.c.exited), 0),
-            sa.func.coalesce(sa.func.sum(sa.case((people_days.c.day == today, people_days.c.entered), else_=0)), 0),
-        ).where(people_days.c.park_id == park.id, people_days.c.gate_id.in_(members))
-    ).one()
-    return max(0, int(entered) - int(exited)), int(entered_today)
+    days = people_sums(
+        conn, people_days, sa.and_(people_days.c.park_id == park.id, sa.or_(*by_day)), people_days.c.day == today
+    )
+    # a join day's hours are today's only when the gate joined today (they end at its next midnight)
+    hours_sums = people_sums(
+        conn, people_hours, sa.and_(people_hours.c.park_id == park.id, sa.or_(*by_hour)), people_hours.c.hour >= today
+    )
+    entered, exited, entered_today = (a + b for a, b in zip(days, hours_sums, strict=True))
+    return max(0, entered - exited), entered_today
 
 
 def zone_settings(conn: Connection, park: Park, gate_id: int, now: int) -> dict[str, Any] | None:

@@ -1,4 +1,8 @@
-"""Zones of a park with their own limits, and which gates belong to them (``server.zones``)."""
+"""Zones of a park with their own limits, and which gates belong to them (``server.zones``).
+
+A zone counts the people through its own gates only: place every gate people leave the zone by in the zone
+(its exit gates too), or those who left stay counted inside. A gate counts for a zone from the hour it joined.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +30,10 @@ class ZoneLimits(Body):
 
 
 class GateZone(Body):
-    zone: Slug | None = Field(description="the zone's slug, or null for none")
+    zone: Slug | None = Field(
+        description="the zone's slug, or null for none; place a zone's exit gates in it too (its people inside "
+        "only go down through its own gates)"
+    )
 
 
 class ZonePublic(BaseModel):
@@ -72,7 +79,12 @@ def update_zone_limits(conn: ConnDep, user: CurrentUser, park: str, zone: str, b
 
 @router.put("/parks/{park}/gates/{gate}/zone")
 def update_gate_zone(conn: ConnDep, user: CurrentUser, park: str, gate: str, body: GateZone) -> list[ZonePublic]:
-    """Put a gate in a zone of its park (``{"zone": null}``: in none); answers the park's zones."""
+    """Put a gate in a zone of its park (``{"zone": null}``: in none); answers the park's zones.
+
+    Place a zone's exit gates in it as well as its entry gates: the zone's people inside only go down through
+    its own gates. The gate counts for the zone from the hour it joined; placing it in its own zone again
+    changes nothing.
+    """
     found = get_park(conn, park)
     user.require_manage(found)
     target = None if body.zone is None else get_zone(conn, found, body.zone)
