@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from gate.plates import PlateReader, PlateSettings
-from gate.plates.ocr import ALLOWLIST, load_reader
+from gate.plates.export import ALLOWLIST, load_reader
 from gate.plates.settings import DEFAULT_COUNTRIES
 from protocol.plates import match_plate
 
@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", type=Path, help="folder in openalpr endtoend format (read in generic mode)")
     parser.add_argument("--n", type=int, default=200, help="frames (synthetic: rendered; dataset: first N)")
     parser.add_argument("--baseline-n", type=int, default=10, help="frames the readtext baseline runs on")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for our reader")
+    parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads for our reader")
     parser.add_argument("--seed", type=int, default=11)
 
 

@@ -44,8 +44,8 @@ barrier" for a permit QR shown meanwhile (its plate must match)::
     votes_needed = 2
     qr_window_s = 10
 
-The plate reader (OpenCV, and EasyOCR with torch) is imported only for a vehicle lane, so a QR-only gate
-never loads it.
+The plate reader (OpenCV, and EasyOCR's recogniser on ONNX Runtime) is imported only for a vehicle lane, so a
+QR-only gate never loads it.
 
 The ranger page (gate.web) and the store's housekeeping (gate.disk)::
 
@@ -363,7 +363,7 @@ def _plates(values: object, lane: str) -> PlateLaneSettings | None:
         raise ConfigError('gate.lane = "vehicle" reads plates; plates.enabled = false contradicts it')
     if lane != "vehicle" and not enabled:
         return None
-    # imported here: only a vehicle lane loads the plate reader's package (torch stays unloaded until start)
+    # imported here: only a vehicle lane loads the plate reader's package (its model loads at start)
     from gate.plates.settings import PlateSettings
 
     defaults = {f.name: f.default for f in dataclasses.fields(PlateSettings)}

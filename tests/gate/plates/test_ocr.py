@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import math
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from gate.plates import PlateError, PlateOcr, PlateReader, PlateResult, PlateSettings, find_plates, rectify
+from gate.plates.decode import ALPHABET
+from gate.plates.export import main as export_main
+from gate.plates.export import model_path
 from gate.plates.localise import clean_crop
 from protocol.plates import match_plate
 from sim.plates import render_car_frame
@@ -74,3 +82,51 @@ def test_lane_thread_votes_and_reports_the_plate(ocr: PlateOcr) -> None:
         reader.stop()
     assert results, "the lane reported nothing"
     assert results[0].plate == "123ABC02" and results[0].votes >= 2 and results[0].crop is not None
+
+
+def test_the_onnx_recogniser_answers_as_easyocrs_own_network(ocr: PlateOcr) -> None:
+    """The exported model (height pooling as a mean) gives EasyOCR's full-precision recogniser's answer."""
+    import torch
+
+    from gate.plates.export import load_reader
+
+    crop = _row_crop("507KTE14", 3)
+    ours = ocr.probabilities([crop])[0]
+    reader = load_reader(quantize=False)
+    reader.recognizer.eval()  # EasyOCR leaves it in training mode until its own recognize() runs
+    width = math.ceil(64 * crop.shape[1] / crop.shape[0])  # as PlateOcr sizes a crop (64 high, aspect kept)
+    sized = cv2.resize(crop, (width, 64), interpolation=cv2.INTER_CUBIC)
+    batch = torch.from_numpy(sized.astype(np.float32)[None, None] / 127.5 - 1.0)
+    with torch.inference_mode():
+        logits = reader.recognizer(batch, None)
+    probs = torch.softmax(logits, dim=2).numpy()[0]
+    columns = [0] + [list(reader.character).index(char) + 1 for char in ALPHABET]
+    theirs = probs[:, columns] / probs[:, columns].sum(axis=1, keepdims=True)
+    assert ours.shape == theirs.shape
+    assert np.abs(ours - theirs).max() < 1e-3
+
+
+def test_a_gate_reading_plates_never_imports_torch(ocr: PlateOcr) -> None:
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from gate.plates import PlateOcr\n"
+        f"ocr = PlateOcr(model_dir=__import__('pathlib').Path({str(ocr.model_dir)!r}))\n"
+        "print(ocr.read([np.full((64, 256), 200, dtype=np.uint8)]), 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip().endswith("False"), done.stdout + done.stderr
+
+
+def test_a_damaged_model_file_is_exported_again(ocr: PlateOcr, tmp_path: Path) -> None:
+    path = model_path(tmp_path)
+    path.write_bytes(b"half a model: the card lost power")
+    fresh = PlateOcr(model_dir=tmp_path)
+    fresh.load()
+    assert fresh.read([_row_crop("123ABC02", 7)]) == ocr.read([_row_crop("123ABC02", 7)])
+    assert path.stat().st_size > 1_000_000
+
+
+def test_the_export_command_names_its_argument() -> None:
+    assert export_main([]) == 2
+    assert export_main(["--help"]) == 0
