@@ -13,6 +13,11 @@ per 1280×720 frame as on the gate.
 
 ``wrong_accept_rate``: frames whose best read clears ``min_confidence`` (the reader's acceptance bar for
 a vote) yet is not the plate. ``rss_mb``: this process's resident memory with the reader loaded.
+
+A lane never acts on one frame: ``votes_needed`` agreeing frames accept a plate. ``lane_*`` (synthetic set
+only) measure that: the first ``--lane-n`` cars are each seen in ``LANE_FRAMES`` fresh renderings of the same
+plate and condition, read and voted as at the gate (``PlateVote``): accepted right (``lane_exact``), accepted
+wrong (``lane_wrong_accept_rate``), or a no-read for the ranger (``lane_no_read_rate``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import argparse
 import itertools
 import statistics
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from gate.plates import PlateReader, PlateSettings
+from gate.plates import PlateRead, PlateReader, PlateSettings, PlateVote
 from gate.plates.export import ALLOWLIST, load_reader
 from gate.plates.settings import DEFAULT_COUNTRIES
 from protocol.plates import match_plate
@@ -42,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline-n", type=int, default=10, help="frames the readtext baseline runs on")
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads for our reader")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--lane-n", type=int, default=60, help="synthetic cars voted over several frames")
 
 
 def fit_frame(image: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -69,9 +76,40 @@ def endtoend(folder: Path, n: int) -> Iterator[tuple[np.ndarray[Any, Any], str]]
 def synthetic(n: int, seed: int) -> Iterator[tuple[np.ndarray[Any, Any], str]]:
     from sim.plates import plate_dataset
 
-    mix = None
-    for sample in plate_dataset(n, np.random.default_rng(seed), mix):
+    for sample in plate_dataset(n, np.random.default_rng(seed)):
         yield sample.frame, sample.truth.text
+
+
+LANE_FRAMES = 4  # frames of one standing car the lane reads before it would call the ranger
+
+
+def lane_outcomes(reader: PlateReader, settings: PlateSettings, n: int, seed: int) -> Counter[str]:
+    """``n`` synthetic cars, each voted over ``LANE_FRAMES`` renderings: "exact", "wrong" or "no_read"."""
+    from sim.plates import plate_dataset, render_car_frame
+
+    rng = np.random.default_rng(seed + 1)
+    outcomes: Counter[str] = Counter()
+    for sample in plate_dataset(n, np.random.default_rng(seed)):
+        truth = sample.truth
+        vote = PlateVote.from_settings(settings)
+        accepted: str | None = None
+        for i in range(LANE_FRAMES):
+            frame = (
+                sample.frame
+                if i == 0
+                else render_car_frame(
+                    truth.text, rng, truth.country, truth.format, truth.condition.name, rows=truth.rows
+                )[0]
+            )
+            reads = reader.read_frame(frame)
+            if reads:
+                match, confidence, quad = reads[0]
+                result = vote.add(PlateRead(match, confidence, quad, frame), now=0.3 * i)
+                if result is not None:
+                    accepted = result.plate
+                    break
+        outcomes["no_read" if accepted is None else "exact" if accepted == truth.text else "wrong"] += 1
+    return outcomes
 
 
 def readtext_baseline(
@@ -124,6 +162,8 @@ def run(args: argparse.Namespace) -> dict[str, float]:
         elif reads and reads[0][1] >= settings.min_confidence:
             wrong += 1
 
+    lane = lane_outcomes(reader, settings, args.lane_n, args.seed) if not generic and args.lane_n > 0 else None
+
     base_reader = load_reader(detector=True)  # same weights, plus the text detector readtext needs
     base_times: list[float] = []
     base_exact = 0
@@ -146,4 +186,14 @@ def run(args: argparse.Namespace) -> dict[str, float]:
         "baseline_p50_ms": base_p50,
         "speedup": base_p50 / p50,
         "rss_mb": memory,
+        **(
+            {}
+            if lane is None
+            else {
+                "lane_cars": float(args.lane_n),
+                "lane_exact": lane["exact"] / args.lane_n,
+                "lane_wrong_accept_rate": lane["wrong"] / args.lane_n,
+                "lane_no_read_rate": lane["no_read"] / args.lane_n,
+            }
+        ),
     }

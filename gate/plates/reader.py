@@ -34,6 +34,9 @@ from protocol.plates import PlateMatch, match_plate, match_two_rows
 log = logging.getLogger(__name__)
 GENERIC_SURE_LENGTH = 5  # generic reads shorter than this never clear the bar alone
 GENERIC_OVER = 0.9  # in generic mode a country read this sure is not second-guessed by the greedy read
+# a generic read has no grammar to catch a misread character: it is sure only when its least sure character
+# is this sure (on lpr-dev's real photos a weakest character at 0.9 was still wrong about half the time)
+GENERIC_CHAR_SURE = 0.95
 
 
 @dataclass(frozen=True)
@@ -295,6 +298,8 @@ def read_plate(probs: Probs, countries: Sequence[str], generic: bool, two_row: b
         text, confidence = best_path(probs, weakest=True)
         if len(text) < GENERIC_SURE_LENGTH:
             confidence *= 0.5  # two to four characters are as often a sticker, a badge or half a plate
+        if confidence < GENERIC_CHAR_SURE:
+            confidence *= 0.5
         match = match_plate(text, (), True)
         if match is not None and (best is None or confidence > best[1]):
             best = (match, confidence)

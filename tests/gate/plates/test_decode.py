@@ -50,3 +50,12 @@ def test_generic_mode_reads_what_the_model_sees() -> None:
     match, confidence = read_plate(_probs("-7-A-B-C-1-2-3-"), (), True, False)
     assert match is not None and match.text == "7ABC123" and confidence > 0.9
     assert read_plate(_probs("-A-B-C-"), (), True, False)[0] is None  # no digit: not a plate
+
+
+def test_a_generic_read_with_one_unsure_character_is_not_sure() -> None:
+    """No grammar checks a generic read: one character the model is only 90 % sure of keeps it under the bar."""
+    probs = _probs("-7-A-B-C-1-2-3-", sure=0.99)
+    probs[7] = _probs("1", sure=0.9)[0]  # the "1"
+    match, confidence = read_plate(probs, (), True, False)
+    assert match is not None and match.text == "7ABC123"
+    assert confidence < 0.5
