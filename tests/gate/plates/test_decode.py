@@ -55,7 +55,7 @@ def test_generic_mode_reads_what_the_model_sees() -> None:
 def test_a_generic_read_with_one_unsure_character_is_not_sure() -> None:
     """No grammar checks a generic read: one character the model is only 90 % sure of keeps it under the bar."""
     probs = _probs("-7-A-B-C-1-2-3-", sure=0.99)
-    probs[7] = _probs("1", sure=0.9)[0]  # the "1"
+    probs[9] = _probs("1", sure=0.9)[0]  # column 9 is the "1"
     match, confidence = read_plate(probs, (), True, False)
     assert match is not None and match.text == "7ABC123"
     assert confidence < 0.5
