@@ -103,6 +103,11 @@ class Lane:
     stray_cards: list[str] = field(default_factory=list)  # "UID reason" of card decisions nobody waited for
     worker: threading.Thread | None = None
 
+    def count_decision(self, decision: Any, event: GateEvent) -> None:
+        """Gate listener of a vehicle lane (its ``VehicleLane`` answers the cars): counted for the progress."""
+        with self.answered:
+            self.decisions.append((event.reason.value, event.granted, event.people))
+
     def on_decision(self, decision: Any, event: GateEvent) -> None:
         """Gate listener (decision thread): the answer to whoever stands at the lane now."""
         with self.answered:
@@ -262,8 +267,8 @@ class Demo:
             for reader in readers.values():
                 reader.close()
             raise
-        if plates is None:  # a vehicle lane's decisions go to its VehicleLane
-            controller.add_listener(lane.on_decision)
+        # a vehicle lane's answers go to its VehicleLane; here they are only counted
+        controller.add_listener(lane.on_decision if plates is None else lane.count_decision)
         self.lanes[name] = lane
         return lane
 
