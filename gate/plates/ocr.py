@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,9 +28,17 @@ MAX_WIDTH = 512  # px at 64 high: a plate row is at most ~12 characters
 
 def default_model_dir() -> Path:
     """Where the exported recogniser is kept when the caller names no folder: ``$QAQPA_MODEL_DIR``, else
-    the user's cache (a gate passes its data partition's ``models`` folder instead)."""
+    the user's cache, else (a home that cannot be written) the temporary folder. A gate passes its data
+    partition's ``models`` folder instead."""
     configured = os.environ.get("QAQPA_MODEL_DIR")
-    return Path(configured) if configured else Path.home() / ".cache" / "qaqpa" / "models"
+    if configured:
+        return Path(configured)
+    cache = Path.home() / ".cache" / "qaqpa" / "models"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return Path(tempfile.gettempdir()) / "qaqpa-models"
+    return cache
 
 
 class PlateOcr:
