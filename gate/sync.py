@@ -158,8 +158,13 @@ class SyncClient:
     def _status_header(self) -> dict[str, str]:
         if self.gate_status is None:
             return {}
+        try:
+            status = self.gate_status()
+        except StoreError as err:  # the health report must never stop the sync that carries revocations
+            log.warning("gate status not sent: %s", err)
+            return {}
         # ASCII JSON: an HTTP header carries no UTF-8 (a reader named in Kazakh is escaped, not an error)
-        return {GATE_STATUS_HEADER: json.dumps(self.gate_status(), separators=(",", ":"))}
+        return {GATE_STATUS_HEADER: json.dumps(status, separators=(",", ":"))}
 
     def _fetch_page(self, cursor: str, status: dict[str, str]) -> SyncPage:
         params = {"cursor": cursor, "schema": str(SYNC_SCHEMA)}
