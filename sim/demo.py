@@ -742,6 +742,8 @@ class Demo:
         expected_ok = sum(1 for v in self.visitors if v.ok)
         cards = self._cards_report()
         vehicles = vehicles_report(self.vehicles)
+        # decisions that came after the ranger had already opened by hand (a late plate vote)
+        vehicles["late_decisions"] = [r for lane in self.vehicle_lanes.values() for r in lane.stray]
         fault = self._fault_report(reader_health)
         checks = {
             "every_visitor_as_expected": expected_ok == len(self.visitors),

@@ -170,7 +170,7 @@ class VehicleLane:
         self.decision_wait_s = decision_wait_s
         self._answers: list[GateEvent] = []
         self._changed = threading.Condition()
-        self.stray: list[str] = []
+        self.stray: list[str] = []  # reasons of decisions that came after the ranger opened by hand
         self.loop.drive_high()  # the detector's relay pulls the pin low only while a car is over the loop
         controller.add_listener(self._on_decision)
 
