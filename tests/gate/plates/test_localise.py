@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import cv2
 import numpy as np
 import pytest
@@ -21,14 +23,15 @@ CASES = [
 
 @pytest.mark.parametrize(("text", "fmt", "condition"), CASES)
 def test_plate_found_with_its_quad(text: str, fmt: str, condition: str) -> None:
-    rng = np.random.default_rng(hash((text, condition)) % 2**32)
+    # a fixed seed (Python's hash() of a string changes from run to run); tilt and frame find ~90 %
+    rng = np.random.default_rng(zlib.crc32(f"{text} {condition}".encode()))
     found = 0
-    for _ in range(4):
+    for _ in range(10):
         frame, truth = render_car_frame(text, rng, "KZ", fmt, condition)
         candidates = find_plates(frame, 3)
         truth_quad = np.array(truth.quad, dtype=np.float32)
         found += any(quad_iou(c.quad, truth_quad) > 0.4 for c in candidates)
-    assert found >= 3, f"plate {text} ({condition}) found in {found} of 4 frames"
+    assert found >= 8, f"plate {text} ({condition}) found in {found} of 10 frames"
 
 
 def test_empty_frame_has_no_plate() -> None:
