@@ -23,7 +23,10 @@ def read_stats(
     end: Annotated[int, Query(alias="to", ge=0, description="unix seconds, exclusive")],
     bucket: Bucket = "hour",
 ) -> Stats:
-    """Entries and exits (people), admitted events and refusals by reason, per park-local hour or day."""
+    """Entries and exits (people), admitted events and refusals by reason, per park-local hour or day.
+
+    Buckets are whole: with ``bucket=day`` every park-local day that ``from``–``to`` touches is counted in full
+    (the daily roll-up), so for part of a day ask ``bucket=hour``."""
     found = get_park(conn, park)
     user.require_read(found)
     return Stats.model_validate(stats(conn, found, start, end, bucket))
