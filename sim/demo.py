@@ -616,7 +616,7 @@ class Demo:
             parts.append(
                 f"{lane.name}: {admitted} in/{sum(denied.values())} no, {state}, outbox {status.get('outbox')}"
             )
-        cars_done = sum(1 for v in self.vehicles if v.exit is not None or (v.entry.reasons and not v.entered))
+        cars_done = sum(1 for v in self.vehicles if v.exit is not None or (v.decided and not v.entered))
         head = (
             f"visitors {done}/{len(self.visitors)}, card holders {cards_done}/{len(self.cardholders)}, "
             f"cars {cars_done}/{len(self.vehicles)}"

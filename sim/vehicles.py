@@ -85,6 +85,11 @@ class Vehicle:
         return [self.entry] if self.exit is None else [self.entry, self.exit]
 
     @property
+    def decided(self) -> bool:
+        """The car's turn at the entry is over: a decision, or a no-read the ranger took."""
+        return bool(self.entry.reasons) or self.entry.no_read
+
+    @property
     def entered(self) -> bool:
         return self.entry.manual or "granted" in self.entry.reasons
 

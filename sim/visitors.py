@@ -192,8 +192,10 @@ def plan_visitors(
                 ),
             ]
         elif kind == "already_inside":
-            # in, and in again at once (a friend borrowing the QR) → already_inside; then out
-            again = timing.debounce_s + 1.5
+            # in, and in again at once (a friend borrowing the QR) → already_inside; then out. "At once" is
+            # past the gate's debounce counted from the first showing's last frame, which a loaded machine's
+            # camera thread may push a second late: 3 s of margin, well inside the passback timeout
+            again = timing.debounce_s + 3.0
             steps = [
                 Step(visitor, gate, granted, arrive),
                 Step(visitor, gate, frozenset({Reason.ALREADY_INSIDE.value}), arrive + again, again, same_turn=True),
