@@ -59,7 +59,6 @@ class PlateCandidate:
     quad: Quad
     rows: tuple[Quad, ...]
     score: float
-    char_height: float
     source: str
 
     @property
@@ -254,7 +253,7 @@ def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> Plate
         if h * 0.5 < MIN_CHAR_PX:
             return None
         quad = _grow(proposal.quad / scale, 0.06, 0.12)
-        return PlateCandidate(quad, (quad,), proposal.fill, h * 0.6, source + "-blob")
+        return PlateCandidate(quad, (quad,), proposal.fill, source + "-blob")
     rows.sort(key=_score, reverse=True)
     best = rows[0]
     chosen = [best]
@@ -275,7 +274,7 @@ def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> Plate
     char_h = max(c for _, c in quads)
     outline = _outline(row_quads, char_h)
     score = 2.0 + sum(_score(r) for r in chosen) + 0.02 * char_h
-    return PlateCandidate(outline, row_quads, score, char_h, source)
+    return PlateCandidate(outline, row_quads, score, source)
 
 
 def _outline(rows: tuple[Quad, ...], char_h: float) -> Quad:

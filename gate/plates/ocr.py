@@ -13,6 +13,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,7 @@ class PlateOcr:
         return [best_path(probs) for probs in self.probabilities(crops)]
 
 
+@cache
 def _ort_errors() -> tuple[type[Exception], ...]:
     """ONNX Runtime's exceptions (they derive from Exception alone), to convert at this boundary."""
     from onnxruntime.capi import onnxruntime_pybind11_state as state  # type: ignore[import-untyped]
