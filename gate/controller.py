@@ -165,11 +165,12 @@ class GateController:
         if self.config.plates is not None and self._plate_reader is None:
             from gate.plates import PlateOcr, PlateReader  # the OCR model loads on vehicle lanes only
 
-            # the recogniser exported for this gate's weights lives on the data partition (read-only root)
-            ocr = self._plate_ocr or PlateOcr(model_dir=self.config.gate.data_dir / "models")
-            self._plate_reader = PlateReader(
-                self.config.plates.reader, self._on_plate, ocr=ocr, pin_factory=self._pin_factory
+            # an exported EasyOCR recogniser lives on the data partition (the root is read-only)
+            settings = self.config.plates.reader
+            ocr = self._plate_ocr or PlateOcr(
+                model_dir=self.config.gate.data_dir / "models", recogniser=settings.recogniser
             )
+            self._plate_reader = PlateReader(settings, self._on_plate, ocr=ocr, pin_factory=self._pin_factory)
         if self._plate_reader is not None:
             self._plate_reader.start()  # loads the OCR model before the first car comes
         self._threads = [

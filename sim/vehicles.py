@@ -1,7 +1,7 @@
 """Vehicles at the demo's vehicle lanes: cars driving up to a barrier whose camera reads their plate.
 
-A vehicle lane is a real ``GateController`` with a plate reader (the real OpenCV localiser and EasyOCR
-model) and an inductive loop on a mock GPIO pin. A car arriving drives the loop low and stands in front of
+A vehicle lane is a real ``GateController`` with a plate reader (the real OpenCV localiser and plate
+recogniser) and an inductive loop on a mock GPIO pin. A car arriving drives the loop low and stands in front of
 the camera: the simulator renders its plate (``sim.plates.render_car_frame``) a few times a second until
 the gate decides. What the gate may answer, and what the ranger then does, as at a real gate:
 

@@ -1,7 +1,8 @@
-"""Licence-plate reading for vehicle lanes: OpenCV finds the plate, EasyOCR reads only the crop.
+"""Licence-plate reading for vehicle lanes: OpenCV finds the plate, a CTC recogniser reads only the crop.
 
 ``PlateReader`` runs a lane's reading on its own thread; ``find_plates``/``rectify`` and ``PlateOcr`` are
-its steps, usable alone (tests, the benchmark). EasyOCR comes with the ``plates`` extra.
+its steps, usable alone (tests, the benchmark). ONNX Runtime comes with the ``plates`` extra; the
+plate-trained recogniser ships in ``gate/plates/models``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reading the recogniser's per-column character probabilities as a plate, with the grammar inside the decoder.
 
-EasyOCR's recogniser answers, for each column of the crop, a probability per character and one for "blank"
+The recogniser answers, for each column of the crop, a probability per character and one for "blank"
 (CTC). Its own decoders pick the likeliest text and only then would a grammar check it, so a flag-band stroke
 read as ``4`` or a region box's side read as ``1`` sinks the whole read. Here the grammar decides the text:
 for each plate layout (a digit or letter class per position) a Viterbi pass over the CTC lattice finds the

@@ -3,7 +3,8 @@
     GateError (gate.errors)
     └── PlateError            root of everything gate.plates raises
         ├── PlateSettingsError  a [plates] setting that cannot be used; the message names it
-        └── OcrUnavailable      EasyOCR or its offline weights are not installed (the ``plates`` extra)
+        └── OcrUnavailable      the recogniser cannot load: ONNX Runtime (``plates`` extra), its model file, or
+                                EasyOCR's weights to export (``plate-models`` extra)
 
 Third-party errors (cv2, onnxruntime, easyocr, gpiozero) are converted at the boundary with ``raise … from err``.
 """
@@ -22,4 +23,4 @@ class PlateSettingsError(PlateError):
 
 
 class OcrUnavailable(PlateError):
-    """EasyOCR or the offline English weights cannot be loaded."""
+    """The plate recogniser cannot be loaded (its model file, ONNX Runtime, or EasyOCR's weights to export)."""

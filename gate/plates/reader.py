@@ -37,6 +37,9 @@ GENERIC_OVER = 0.9  # in generic mode a country read this sure is not second-gue
 # a generic read has no grammar to catch a misread character: it is sure only when its least sure character
 # is this sure (on lpr-dev's real photos a weakest character at 0.9 was still wrong about half the time)
 GENERIC_CHAR_SURE = 0.95
+# the car at the barrier is the nearest: its plate's characters are the tallest in view; a plate whose
+# characters are much smaller belongs to a car further off (queued, parked, the next lane) and is not read
+NEAREST_SHARE = 0.7
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,7 @@ class PlateReader:
     ) -> None:
         self.settings = settings
         self.on_result = on_result
-        self.ocr = ocr if ocr is not None else PlateOcr()
+        self.ocr = ocr if ocr is not None else PlateOcr(recogniser=settings.recogniser)
         self._trigger = trigger if trigger is not None else make_trigger(settings, pin_factory)
         self._clock = clock
         self._vote = PlateVote.from_settings(settings)
@@ -242,8 +245,16 @@ class PlateReader:
         return [(r.match, r.confidence, r.quad) for r in reads]
 
     def _read(self, frame: Image) -> tuple[list[PlateRead], list[PlateCandidate]]:
-        """Candidates read best first until one is a confident plate (the rest are usually not plates)."""
-        candidates = find_plates(frame, self.settings.max_candidates)
+        """The nearest candidates in the lane read best first until one is a confident plate (the rest are
+        usually not plates)."""
+        height, width = frame.shape[:2]
+        x, y, w, h = self.settings.roi
+        in_lane = [
+            c
+            for c in find_plates(frame, self.settings.max_candidates)
+            if x <= c.quad[:, 0].mean() / width <= x + w and y <= c.quad[:, 1].mean() / height <= y + h
+        ]
+        candidates = nearest(in_lane)
         reads: list[PlateRead] = []
         for candidate in candidates:
             read = self._read_candidate(frame, candidate)
@@ -255,14 +266,29 @@ class PlateReader:
         return reads, candidates
 
     def _read_candidate(self, frame: Image, candidate: PlateCandidate) -> PlateRead | None:
-        rows = [char_crop(frame, quad) for quad in candidate.rows]
-        crop_line = rows[0] if len(rows) == 1 else _side_by_side(rows)
+        # the plate-trained recogniser learned to ignore a plate's lines, bolts and band; EasyOCR reads them
+        # as I, 1 or L, so its crops have them painted out
+        crop_line = line_crop(frame, candidate, paint=self.ocr.recogniser == "easyocr")
         probs = self.ocr.probabilities([crop_line])[0]
-        match, confidence = read_plate(probs, self.settings.countries, self.settings.generic, len(rows) == 2)
+        match, confidence = read_plate(probs, self.settings.countries, self.settings.generic, candidate.two_row)
         if match is None:
             return None
         crop = rectify(frame, candidate.quad)
         return PlateRead(match, float(confidence), candidate.quad, crop)
+
+
+def nearest(candidates: list[PlateCandidate]) -> list[PlateCandidate]:
+    """The candidates (in their order) whose characters are at least ``NEAREST_SHARE`` of the tallest found
+    as rows of characters: the car at the barrier, not the cars behind it."""
+    tallest = max((c.char_px for c in candidates if not c.blob), default=0.0)
+    return [c for c in candidates if c.char_px >= NEAREST_SHARE * tallest]
+
+
+def line_crop(frame: Image, candidate: PlateCandidate, paint: bool = True) -> Image:
+    """What the recogniser reads of a candidate: its row's characters, or a two-row plate's rows side by side
+    (top row first). The recogniser's training crops are cut by this same function (``sim.plates.crops``)."""
+    rows = [char_crop(frame, quad, paint) for quad in candidate.rows]
+    return rows[0] if len(rows) == 1 else _side_by_side(rows)
 
 
 def _side_by_side(rows: list[Image]) -> Image:

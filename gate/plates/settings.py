@@ -10,16 +10,20 @@ from gate.plates.errors import PlateSettingsError
 TriggerKind = Literal["motion", "loop", "always"]
 TRIGGERS: tuple[TriggerKind, ...] = ("motion", "loop", "always")
 DEFAULT_COUNTRIES: tuple[str, ...] = ("KZ", "RU", "KG", "UZ")
+Recogniser = Literal["plates", "easyocr"]
+RECOGNISERS: tuple[Recogniser, ...] = ("plates", "easyocr")
 
 
 @dataclass(frozen=True)
 class PlateSettings:
     """The plate reader's settings; every field has a working default for a Kazakh park gate.
 
-    ``roi`` is the region of the frame the motion trigger watches, as fractions ``(x, y, width, height)``
-    of the frame (the lane in front of the barrier, not the road behind it). ``votes_needed`` reads of the
+    ``roi`` is the lane in front of the barrier, as fractions ``(x, y, width, height)`` of the frame: the
+    motion trigger watches it, and a plate whose centre lies outside it (the next lane, the road behind) is
+    never read. ``votes_needed`` reads of the
     same plate within ``vote_window_s`` accept it; a vehicle standing ``no_read_after_s`` without agreement
-    becomes a no-read for the ranger. Reads below ``min_confidence`` never vote.
+    becomes a no-read for the ranger. Reads below ``min_confidence`` never vote. ``recogniser`` is the OCR
+    model (``gate.plates.ocr``): the plate-trained one, or EasyOCR's scene-text one.
     """
 
     countries: tuple[str, ...] = DEFAULT_COUNTRIES
@@ -32,6 +36,7 @@ class PlateSettings:
     no_read_after_s: float = 6.0
     min_confidence: float = 0.5
     max_candidates: int = 3  # plate candidates read per frame, best-ranked first
+    recogniser: Recogniser = "plates"
 
     def __post_init__(self) -> None:
         if self.trigger not in TRIGGERS:
@@ -51,5 +56,7 @@ class PlateSettings:
             raise PlateSettingsError("plates.vote_window_s and plates.no_read_after_s must be positive")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise PlateSettingsError(f"plates.min_confidence is between 0 and 1, not {self.min_confidence}")
+        if self.recogniser not in RECOGNISERS:
+            raise PlateSettingsError(f"plates.recogniser must be one of {', '.join(RECOGNISERS)}")
         if self.max_candidates < 1:
             raise PlateSettingsError(f"plates.max_candidates must be at least 1, not {self.max_candidates}")

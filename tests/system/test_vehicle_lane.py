@@ -1,5 +1,5 @@
 """Cars at a vehicle lane, end to end: the real server app issues a vehicle permit, real gate controllers
-sync it, a simulated camera shows rendered cars, the real plate reader (OpenCV + EasyOCR) reads them, the
+sync it, a simulated camera shows rendered cars, the real plate reader (OpenCV + the plate recogniser) reads them, the
 gates decide, and what they decided reaches the server."""
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ with warnings.catch_warnings():
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        importlib.util.find_spec("easyocr") is None or importlib.util.find_spec("easyocr_en_models") is None,
-        reason="EasyOCR is not installed: pip install -e '.[plates]'",
+        importlib.util.find_spec("onnxruntime") is None,
+        reason="ONNX Runtime is not installed: pip install -e '.[plates]'",
     ),
 ]
 
@@ -49,7 +49,7 @@ WAIT_S = 120.0  # an upper bound for a shared 2-core machine to get there, not a
 
 @pytest.fixture(scope="module")
 def ocr() -> Any:
-    """One loaded EasyOCR model for every lane of this module (as several lanes of one gate would share it)."""
+    """One loaded recogniser for every lane of this module (as several lanes of one gate would share it)."""
     from gate.plates import PlateOcr
 
     reader = PlateOcr()

@@ -79,3 +79,27 @@ def test_char_crop_reaches_the_region_code_and_paints_the_divider_out(shear: flo
     assert len(runs) >= 7, f"{len(runs)} ink runs: the region code was cut off"
     # no column of the crop is dark over more than a character's height: the divider is gone
     assert ink.sum(axis=0).max() < 0.75 * crop.shape[0]
+
+
+@pytest.mark.parametrize(("text", "fmt"), [("123ABC02", "kz_2012"), ("726WM03", "kz_org"), ("F337CEI", "kz_1993")])
+def test_two_row_plates_are_found_with_both_rows(text: str, fmt: str) -> None:
+    """An organisation's two-row plate has two letters beside its region code on the bottom row ("WM|03"):
+    the pair is still the plate's second row, top row first."""
+    rng = np.random.default_rng(zlib.crc32(text.encode()))
+    both = 0
+    for _ in range(5):
+        frame, truth = render_car_frame(text, rng, "KZ", fmt, "day", rows=2)
+        truth_quad = np.array(truth.quad, dtype=np.float32)
+        plate = [c for c in find_plates(frame, 3) if quad_iou(c.quad, truth_quad) > 0.4]
+        if plate and plate[0].two_row:
+            top, bottom = plate[0].rows
+            both += float(top[:, 1].mean()) < float(bottom[:, 1].mean())
+    assert both >= 4, f"{text}: both rows found in {both} of 5 day frames"
+
+
+def test_char_crop_can_leave_the_plate_unpainted() -> None:
+    frame, row = _russian_like_plate(0.0)
+    painted, unpainted = char_crop(frame, row), char_crop(frame, row, paint=False)
+    assert painted.shape == unpainted.shape
+    ink = unpainted < 128
+    assert ink.sum(axis=0).max() >= 0.75 * unpainted.shape[0]  # the divider is still there for a trained model

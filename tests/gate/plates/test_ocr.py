@@ -1,4 +1,5 @@
-"""OCR and the whole reading path with the real EasyOCR model (no fake): crops, frames, the lane thread."""
+"""OCR and the whole reading path with the real models (no fake): crops, frames, the lane thread; the
+plate-trained recogniser the gate reads with by default, and EasyOCR's exported to ONNX."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from gate.plates.decode import ALPHABET
 from gate.plates.export import main as export_main
 from gate.plates.export import model_path
 from gate.plates.localise import clean_crop
+from gate.plates.ocr import PLATE_MODEL
 from protocol.plates import match_plate
 from sim.plates import render_car_frame
 from tests.gate.plates.conftest import needs_easyocr
@@ -61,6 +63,17 @@ def test_read_frame_end_to_end_on_rendered_day_frames(ocr: PlateOcr) -> None:
     assert exact >= 4, f"{exact} of {len(texts)} day frames read exactly"
 
 
+def test_a_plate_outside_the_lane_is_not_read(ocr: PlateOcr) -> None:
+    """The lane's ``roi``: a car in the next lane (its plate's centre outside the region) is not this lane's."""
+    frame, truth = render_car_frame("123ABC02", np.random.default_rng(7), "KZ", "kz_2012", "day")
+    centre_x = float(np.mean([x for x, _ in truth.quad])) / frame.shape[1]
+    whole = PlateReader(PlateSettings(countries=("KZ",), trigger="always"), lambda _r: None, ocr=ocr)
+    assert [m.text for m, _, _ in whole.read_frame(frame)][:1] == ["123ABC02"]
+    lane = (0.0, 0.0, centre_x - 0.05, 1.0) if centre_x > 0.2 else (centre_x + 0.05, 0.0, 0.9 - centre_x, 1.0)
+    beside = PlateReader(PlateSettings(countries=("KZ",), trigger="always", roi=lane), lambda _r: None, ocr=ocr)
+    assert "123ABC02" not in [m.text for m, _, _ in beside.read_frame(frame)]
+
+
 def test_lane_thread_votes_and_reports_the_plate(ocr: PlateOcr) -> None:
     results: list[PlateResult] = []
     done = threading.Event()
@@ -84,14 +97,14 @@ def test_lane_thread_votes_and_reports_the_plate(ocr: PlateOcr) -> None:
     assert results[0].plate == "123ABC02" and results[0].votes >= 2 and results[0].crop is not None
 
 
-def test_the_onnx_recogniser_answers_as_easyocrs_own_network(ocr: PlateOcr) -> None:
+def test_the_onnx_recogniser_answers_as_easyocrs_own_network(easyocr_ocr: PlateOcr) -> None:
     """The exported model (height pooling as a mean) gives EasyOCR's full-precision recogniser's answer."""
     import torch
 
     from gate.plates.export import load_reader
 
     crop = _row_crop("507KTE14", 3)
-    ours = ocr.probabilities([crop])[0]
+    ours = easyocr_ocr.probabilities([crop])[0]
     reader = load_reader(quantize=False)
     reader.recognizer.eval()  # EasyOCR leaves it in training mode until its own recognize() runs
     width = math.ceil(64 * crop.shape[1] / crop.shape[0])  # as PlateOcr sizes a crop (64 high, aspect kept)
@@ -106,27 +119,47 @@ def test_the_onnx_recogniser_answers_as_easyocrs_own_network(ocr: PlateOcr) -> N
     assert np.abs(ours - theirs).max() < 1e-3
 
 
-def test_a_gate_reading_plates_never_imports_torch(ocr: PlateOcr) -> None:
+@pytest.mark.parametrize("recogniser", ["plates", "easyocr"])
+def test_a_gate_reading_plates_never_imports_torch(easyocr_ocr: PlateOcr, recogniser: str) -> None:
     code = (
         "import sys\n"
         "import numpy as np\n"
         "from gate.plates import PlateOcr\n"
-        f"ocr = PlateOcr(model_dir=__import__('pathlib').Path({str(ocr.model_dir)!r}))\n"
+        f"ocr = PlateOcr(model_dir=__import__('pathlib').Path({str(easyocr_ocr.model_dir)!r}), "
+        f"recogniser={recogniser!r})\n"
         "print(ocr.read([np.full((64, 256), 200, dtype=np.uint8)]), 'torch' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip().endswith("False"), done.stdout + done.stderr
 
 
-def test_a_damaged_model_file_is_exported_again(ocr: PlateOcr, tmp_path: Path) -> None:
+def test_a_damaged_model_file_is_exported_again(easyocr_ocr: PlateOcr, tmp_path: Path) -> None:
     path = model_path(tmp_path)
     path.write_bytes(b"half a model: the card lost power")
-    fresh = PlateOcr(model_dir=tmp_path)
+    fresh = PlateOcr(model_dir=tmp_path, recogniser="easyocr")
     fresh.load()
-    assert fresh.read([_row_crop("123ABC02", 7)]) == ocr.read([_row_crop("123ABC02", 7)])
+    assert fresh.read([_row_crop("123ABC02", 7)]) == easyocr_ocr.read([_row_crop("123ABC02", 7)])
     assert path.stat().st_size > 1_000_000
 
 
 def test_the_export_command_names_its_argument() -> None:
     assert export_main([]) == 2
     assert export_main(["--help"]) == 0
+
+
+def test_the_shipped_plate_model_declares_what_the_gate_checks(ocr: PlateOcr) -> None:
+    """The file in gate/plates/models reads every plate character at its own input height, and says how it
+    was trained (``sim.plates.train``)."""
+    import onnxruntime as ort
+
+    metadata = ort.InferenceSession(str(PLATE_MODEL)).get_modelmeta().custom_metadata_map
+    assert set(ALPHABET) <= set(metadata["characters"])
+    assert int(metadata["height"]) == 32
+    assert '"epochs"' in metadata["training"]
+    probs = ocr.probabilities([_row_crop("123ABC02", 7)])[0]
+    assert probs.shape[1] == 1 + len(ALPHABET) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_an_unknown_recogniser_is_refused() -> None:
+    with pytest.raises(PlateError, match="no plate recogniser"):
+        PlateOcr(recogniser="tesseract")  # type: ignore[arg-type]

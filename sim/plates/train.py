@@ -1,0 +1,209 @@
+"""Training the gate's plate recogniser on rendered plates, and exporting it to ONNX for the gate.
+
+EasyOCR's English recogniser is a scene-text model: it reads plate glyphs it has never seen with high
+confidence and wrongly (W as I, a region's 08 as 02). This trains a small CRNN (a convolutional stack,
+a bidirectional LSTM, CTC) on the crops the gate's own localiser cuts from rendered cars
+(``sim.plates.crops``), with augmentations on top, and exports it with ONNX Runtime's reader in mind:
+input ``image`` (N×1×32×W, gray scaled to -1…1), output per-column logits (blank, then the characters),
+and the metadata the gate checks (``characters``, ``height``, how it was trained).
+
+    python -m sim.plates.crops /tmp/train.npz --n 24000 --seed 1000
+    python -m sim.plates.crops /tmp/val.npz --n 800 --seed 2000
+    python -m sim.plates.train /tmp/train.npz --val /tmp/val.npz --out gate/plates/models/plates-latin.onnx
+
+Runs on the CPU (two cores: some 20 minutes for the shipped model). Torch is needed here only; the gate
+runs the exported file with ONNX Runtime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from gate.plates.decode import ALPHABET, best_path
+from gate.plates.export import write_onnx
+from sim.plates.crops import HEIGHT, MAX_WIDTH
+
+Array = np.ndarray[Any, Any]
+
+
+def build_model() -> Any:
+    """The CRNN: 32 px high in, one column of logits per 4 px of width out (blank + ``ALPHABET``)."""
+    from torch import nn
+
+    def block(cin: int, cout: int) -> list[Any]:
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+    class PlateNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.cnn = nn.Sequential(
+                *block(1, 32),
+                nn.MaxPool2d(2),  # 16 × W/2
+                *block(32, 64),
+                nn.MaxPool2d(2),  # 8 × W/4
+                *block(64, 128),
+                nn.MaxPool2d((2, 1)),  # 4 × W/4
+                *block(128, 192),
+                nn.MaxPool2d((2, 1)),  # 2 × W/4
+                nn.Conv2d(192, 256, (2, 1), bias=False),  # 1 × W/4
+                nn.BatchNorm2d(256),
+                nn.ReLU(inplace=True),
+            )
+            self.rnn = nn.LSTM(256, 128, bidirectional=True, batch_first=True)
+            self.head = nn.Linear(256, 1 + len(ALPHABET))
+
+        def forward(self, image: Any) -> Any:
+            columns = self.cnn(image).squeeze(2).permute(0, 2, 1)  # N × T × 256
+            sequence, _ = self.rnn(columns)
+            return self.head(sequence)
+
+    return PlateNet()
+
+
+def load_crops(path: Path) -> tuple[Array, Array, list[str]]:
+    data = np.load(path)
+    return data["images"], data["widths"], [str(label) for label in data["labels"]]
+
+
+def augment(image: Array, width: int, rng: np.random.Generator) -> tuple[Array, int]:
+    """One training view of a stored crop: a little cut or margin at either end, stretched or squeezed,
+    contrast, brightness, blur and noise changed; back on the padded canvas, with its new width."""
+    crop: Array = image[:, :width].astype(np.float32)
+    left, right = (int(v) for v in rng.integers(-3, 4, size=2))
+    if left > 0:
+        crop = crop[:, left:]
+    elif left < 0:
+        crop = np.hstack([np.repeat(crop[:, :1], -left, axis=1), crop])
+    if right > 0 and crop.shape[1] - right > HEIGHT // 2:
+        crop = crop[:, : crop.shape[1] - right]
+    elif right < 0:
+        crop = np.hstack([crop, np.repeat(crop[:, -1:], -right, axis=1)])
+    new_width = int(np.clip(round(crop.shape[1] * rng.uniform(0.85, 1.15)), HEIGHT // 2, MAX_WIDTH))
+    crop = cv2.resize(crop, (new_width, HEIGHT), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.3:
+        crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.4, 1.2))
+    crop = (crop - crop.mean()) * rng.uniform(0.6, 1.3) + crop.mean() + rng.uniform(-30, 30)
+    crop += rng.normal(0.0, rng.uniform(0.0, 8.0), crop.shape)
+    canvas = np.empty((HEIGHT, MAX_WIDTH), dtype=np.float32)
+    canvas[:, :new_width] = crop
+    canvas[:, new_width:] = crop[:, -1:]
+    return np.clip(canvas, 0, 255), new_width
+
+
+def encode(labels: list[str]) -> tuple[Any, Any]:
+    import torch
+
+    targets = torch.tensor([ALPHABET.index(c) + 1 for label in labels for c in label], dtype=torch.long)
+    lengths = torch.tensor([len(label) for label in labels], dtype=torch.long)
+    return targets, lengths
+
+
+def batch_tensor(images: Array, width: int) -> Any:
+    """A batch cut to its widest crop (the rest is padding) and scaled to -1…1, as ``gate.plates.ocr`` does."""
+    import torch
+
+    steps = math.ceil(width / 4) * 4
+    return torch.from_numpy(np.ascontiguousarray(images[:, None, :, :steps], dtype=np.float32) / 127.5 - 1.0)
+
+
+def evaluate(model: Any, images: Array, widths: Array, labels: list[str]) -> float:
+    """Share of crops whose greedy read is exactly the label."""
+    import torch
+
+    model.eval()
+    right = 0
+    with torch.no_grad():
+        for start in range(0, len(labels), 128):
+            part = slice(start, start + 128)
+            logits = model(batch_tensor(images[part], int(widths[part].max())))
+            probs = torch.softmax(logits, dim=2).numpy()
+            for i, label in enumerate(labels[part]):
+                steps = max(1, math.ceil(int(widths[part][i]) / 4))
+                right += best_path(probs[i, :steps])[0] == label
+    model.train()
+    return right / max(1, len(labels))
+
+
+def _batches(widths: Array, batch: int, rng: np.random.Generator) -> list[Array]:
+    """One epoch's batches of crops of about the same width (a batch is cut to its widest crop, so mixing a
+    two-row plate's 250 px with 100 px rows would make most of the work padding), in random order."""
+    by_width = np.argsort(widths + rng.uniform(0, 8, len(widths)), kind="stable")
+    chunks = [by_width[i : i + batch] for i in range(0, len(by_width) - batch + 1, batch)]
+    return [chunks[i] for i in rng.permutation(len(chunks))]
+
+
+def train(
+    train_paths: list[Path], val_path: Path | None, out: Path, epochs: int, batch: int, seed: int, threads: int
+) -> None:
+    """Train from scratch and export to ``out`` after every epoch (a long run can be tried half-way)."""
+    import torch
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    rng = np.random.default_rng(seed)
+    parts = [load_crops(path) for path in train_paths]
+    images = np.concatenate([part[0] for part in parts])
+    widths = np.concatenate([part[1] for part in parts])
+    labels = [label for part in parts for label in part[2]]
+    val = load_crops(val_path) if val_path is not None else None
+    model = build_model()
+    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    steps_per_epoch = len(labels) // batch
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=2e-3, total_steps=epochs * steps_per_epoch, pct_start=0.15
+    )
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    began = time.monotonic()
+    history = []
+    for epoch in range(epochs):
+        total = 0.0
+        for chosen in _batches(widths, batch, rng):
+            views = [augment(images[i], int(widths[i]), rng) for i in chosen]
+            x = batch_tensor(np.stack([view for view, _ in views]), max(width for _, width in views))
+            targets, lengths = encode([labels[i] for i in chosen])
+            logits = model(x)  # N × T × C
+            log_probs = logits.log_softmax(2).permute(1, 0, 2)  # T × N × C
+            frames = torch.full((len(chosen),), log_probs.shape[0], dtype=torch.long)
+            loss = ctc(log_probs, targets, frames, lengths)
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimiser.step()
+            schedule.step()
+            total += float(loss.detach())
+        accuracy = evaluate(model, *val) if val is not None else float("nan")
+        history.append({"epoch": epoch + 1, "loss": total / steps_per_epoch, "val_exact": accuracy})
+        print(
+            f"epoch {epoch + 1}/{epochs}: loss {total / steps_per_epoch:.4f}, val exact {accuracy:.4f}, "
+            f"{time.monotonic() - began:.0f} s",
+            flush=True,
+        )
+        info = {"crops": len(labels), "epochs": epoch + 1, "batch": batch, "seed": seed, "history": history}
+        write_onnx(model, HEIGHT, out, {"characters": ALPHABET, "height": str(HEIGHT), "training": json.dumps(info)})
+        model.train()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("train", type=Path, nargs="+", help="crops from python -m sim.plates.crops")
+    parser.add_argument("--val", type=Path, help="held-out crops (another seed)")
+    parser.add_argument("--out", type=Path, required=True, help="ONNX file to write")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    train(args.train, args.val, args.out, args.epochs, args.batch, args.seed, args.threads)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""The plate recogniser's training path: labelled crops cut as the gate cuts them, a short real training run,
+and its ONNX file read by ONNX Runtime as the gate reads the shipped one."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gate.plates.decode import ALPHABET
+from gate.plates.ocr import fit_height
+from protocol.plates import match_two_rows
+from sim.plates import FORMATS, render_car_frame, text_zones
+from sim.plates.crops import HEIGHT, MAX_WIDTH, labelled_crop, labelled_crops, to_input, write_crops
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_row_crops_are_labelled_as_they_stand_top_row_first() -> None:
+    """The crop puts a two-row plate's top row left of its bottom row; the label reads the same way, and the
+    gate's reordering of the two rows (``match_two_rows``) gives the plate back."""
+    frame, truth = render_car_frame("123ABC02", np.random.default_rng(3), "KZ", "kz_2012", "day", rows=2)
+    labelled = labelled_crop(frame, truth)
+    assert labelled is not None, "the localiser should find this clean two-row plate"
+    crop, label = labelled
+    assert crop.ndim == 2 and crop.shape[1] > 2 * crop.shape[0]
+    top = text_zones(truth.text, FORMATS[truth.format], 2)[0][0]
+    assert label.startswith(top)
+    match = match_two_rows(label[: len(top)], label[len(top) :], ("KZ",))
+    assert match is not None and match.text == truth.text
+
+
+def test_one_row_crops_are_labelled_with_the_plate_and_misses_are_skipped() -> None:
+    rng = np.random.default_rng(5)
+    frame, truth = render_car_frame("507KTE14", rng, "KZ", "kz_2012", "day")
+    labelled = labelled_crop(frame, truth)
+    assert labelled is not None and labelled[1] == "507KTE14"
+    assert labelled_crop(np.zeros_like(frame), truth) is None  # no plate found: nothing to learn from
+    crops = list(labelled_crops(20, np.random.default_rng(6)))
+    assert len(crops) >= 15 and all(set(label) <= set(ALPHABET) for _, label in crops)
+
+
+def test_stored_crops_are_the_recognisers_input(tmp_path: Path) -> None:
+    kept = write_crops(tmp_path / "crops.npz", 12, seed=4)
+    data = np.load(tmp_path / "crops.npz")
+    assert data["images"].shape == (kept, HEIGHT, MAX_WIDTH) and data["images"].dtype == np.uint8
+    for image, width in zip(data["images"], data["widths"], strict=True):
+        assert HEIGHT // 2 <= width <= MAX_WIDTH
+        assert (image[:, width:] == image[:, width - 1 : width]).all()  # padded with the last column
+    crop = np.full((80, 300), 200, dtype=np.uint8)
+    image, width = to_input(crop)
+    assert width == fit_height(crop, HEIGHT).shape[1] == 120
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="training needs torch: '.[plate-models]'")
+def test_a_short_training_run_exports_a_model_the_gate_can_run(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from sim.plates.train import main as train_main
+
+    write_crops(tmp_path / "train.npz", 70, seed=6)
+    write_crops(tmp_path / "val.npz", 10, seed=7)
+    out = tmp_path / "model.onnx"
+    train_main([str(tmp_path / "train.npz"), "--val", str(tmp_path / "val.npz"), "--out", str(out),
+                "--epochs", "1", "--batch", "16", "--threads", "1"])  # fmt: skip
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    metadata = session.get_modelmeta().custom_metadata_map
+    assert metadata["characters"] == ALPHABET and metadata["height"] == str(HEIGHT)
+    assert json.loads(metadata["training"])["epochs"] == 1
+    for width in (64, 200):  # any width: one column of logits per 4 px
+        logits = session.run(None, {"image": np.zeros((1, 1, HEIGHT, width), dtype=np.float32)})[0]
+        assert logits.shape == (1, width // 4, 1 + len(ALPHABET))
