@@ -391,9 +391,9 @@ LIGHT_ON_DARK_SHARE = 0.65  # of the row's middle dark: the plate is light chara
 _ROW_REACH = 2.5  # and this many character heights beyond the row's ends (region codes the row missed)
 
 
-def _ink(gray: Image, char_px: float) -> tuple[Image, Image, Image, bool, float]:
-    """The row upright, its character ink (white on black) with the plate's straight lines taken out, the
-    lines themselves, whether the plate is light-on-dark, and the tallest characters' height.
+def _upright(gray: Image) -> tuple[Image, Image, bool]:
+    """A straightened row with its slant undone, its ink binarised (white on black), and whether the plate
+    is light-on-dark.
 
     The threshold and the polarity come from the middle of the row (characters and the plate between them),
     not from the margins, where the car's body or the night sky would drag Otsu's split away from the plate;
@@ -407,6 +407,14 @@ def _ink(gray: Image, char_px: float) -> tuple[Image, Image, Image, bool, float]
     shear = _slant(binary)
     if shear:
         gray, binary = _unslant(gray, shear), _unslant(binary, shear)
+    return gray, binary, light_on_dark
+
+
+def _ink(gray: Image, char_px: float) -> tuple[Image, Image, Image, bool, float]:
+    """The row upright, its character ink (white on black) with the plate's straight lines taken out, the
+    lines themselves, whether the plate is light-on-dark, and the tallest characters' height."""
+    gray, binary, light_on_dark = _upright(gray)
+    h = gray.shape[0]
     count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     heights = [
         int(st[3])
@@ -455,17 +463,32 @@ def _lines(binary: Image, char_h: float) -> Image:
     return lines
 
 
-def char_crop(frame: Image, row: Quad, paint: bool = True) -> Image:
-    """A row's characters: straightened, cut from the first to the last character-sized mark (region codes
-    the row's quad missed included), with the plate's straight lines and marks far smaller than a character
-    (flag band text, bolts) painted over with the plate's paper. Nothing else is removed: blur or dirt can
-    merge characters into one blob, and the recogniser reads such a blob better than a mask would keep it.
-    Falls back to ``clean_crop`` of the row when no character stands out."""
+def _wide_row(frame: Image, row: Quad) -> Image:
+    """A row straightened ``_ROW_SPAN`` character heights high and ``_ROW_REACH`` beyond either end."""
     side = float(np.linalg.norm(row[3] - row[0]))
     row_char = side / ROW_HEIGHT
     grow_y = (_ROW_SPAN / ROW_HEIGHT - 1.0) / 2
     grow_x = _ROW_REACH * row_char / max(float(np.linalg.norm(row[1] - row[0])), 1.0)
-    wide = rectify(frame, _grow(row, grow_x, grow_y), CHAR_CROP_HEIGHT)
+    return rectify(frame, _grow(row, grow_x, grow_y), CHAR_CROP_HEIGHT)
+
+
+def row_crop(frame: Image, row: Quad) -> Image:
+    """A whole row as the plate-trained recogniser reads it: straightened with room for region codes the
+    row's quad missed, its slant undone, a plate that is mostly dark turned light; nothing cut or painted. Cutting
+    at the first and last character-sized mark drops the first character or the region code when blur or
+    dirt merges them into the plate's edge, and the recogniser learned to pass over the plate's lines."""
+    gray, _, light_on_dark = _upright(_wide_row(frame, row))
+    return 255 - gray if light_on_dark else gray
+
+
+def char_crop(frame: Image, row: Quad) -> Image:
+    """A row's characters for a general text recogniser (EasyOCR's): straightened, cut from the first to the
+    last character-sized mark (region codes the row's quad missed included), with the plate's straight
+    lines and marks far smaller than a character (flag band text, bolts) painted over with the plate's
+    paper, which such a recogniser reads as I, 1 or L. Nothing else is removed: blur or dirt can merge
+    characters into one blob, and the recogniser reads such a blob better than a mask would keep it.
+    Falls back to ``clean_crop`` of the row when no character stands out."""
+    wide = _wide_row(frame, row)
     px = CHAR_CROP_HEIGHT / _ROW_SPAN
     wide, ink, lines, light_on_dark, char_h = _ink(wide, px)
     if light_on_dark:  # the recogniser expects dark characters on a light plate
@@ -488,8 +511,6 @@ def char_crop(frame: Image, row: Quad, paint: bool = True) -> Image:
     mx = int(0.3 * px)
     x0, x1 = max(0, x0 - mx), min(wide.shape[1], x1 + mx)
     crop = wide[:, x0:x1].copy()
-    if not paint:
-        return crop
     paper = int(np.percentile(crop, 85))
     junk = (lines[:, x0:x1] > 0) | ((labels[:, x0:x1] > 0) & ~keep[labels[:, x0:x1]])
     crop[junk] = paper

@@ -32,7 +32,7 @@ from gate.plates.localise import Image
 from gate.plates.settings import RECOGNISERS, Recogniser
 
 PLATE_MODEL = Path(__file__).parent / "models" / "plates-latin.onnx"
-MAX_ASPECT = 8  # a crop's width in heights: a plate row is at most ~12 characters
+MAX_ASPECT = 12  # a crop's width in heights: two rows side by side with room around their ends
 EASYOCR_HEIGHT = 64  # EasyOCR's recogniser input height (its export predates the "height" metadata)
 
 
@@ -58,6 +58,15 @@ def fit_height(crop: Image, height: int) -> Image:
     shrink = height < crop.shape[0]
     sized: Image = cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
     return sized
+
+
+def pad_right(crop: Image, width: int) -> Image:
+    """A crop widened to ``width`` by repeating its last column: the recogniser's input padding, which reads
+    as more of the plate's edge rather than as a character (training pads its crops the same way)."""
+    canvas: Image = np.empty((crop.shape[0], width), dtype=crop.dtype)
+    canvas[:, : crop.shape[1]] = crop
+    canvas[:, crop.shape[1] :] = crop[:, -1:]
+    return canvas
 
 
 class PlateOcr:
@@ -130,11 +139,7 @@ class PlateOcr:
             session = self._ensure()
             sized = [fit_height(crop, self._height) for crop in crops]
             widest = max(c.shape[1] for c in sized)
-            batch = np.empty((len(sized), 1, self._height, widest), dtype=np.float32)
-            for i, crop in enumerate(sized):
-                batch[i, 0, :, : crop.shape[1]] = crop
-                batch[i, 0, :, crop.shape[1] :] = crop[:, -1:]
-            batch = batch / 127.5 - 1.0
+            batch = np.stack([pad_right(crop, widest) for crop in sized])[:, None].astype(np.float32) / 127.5 - 1.0
             try:
                 logits = session.run(None, {"image": batch})[0]
             except _ort_errors() as err:
@@ -188,4 +193,4 @@ def _softmax(logits: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return result
 
 
-__all__ = ["PLATE_MODEL", "PlateOcr", "default_model_dir", "fit_height"]
+__all__ = ["PLATE_MODEL", "PlateOcr", "default_model_dir", "fit_height", "pad_right"]

@@ -25,9 +25,9 @@ import numpy as np
 
 from gate.errors import GateError
 from gate.plates.decode import Probs, best_path, constrained, layouts
-from gate.plates.localise import Image, PlateCandidate, Quad, char_crop, find_plates, rectify
+from gate.plates.localise import Image, PlateCandidate, Quad, char_crop, find_plates, rectify, row_crop
 from gate.plates.ocr import PlateOcr
-from gate.plates.settings import PlateSettings
+from gate.plates.settings import PlateSettings, roi_box
 from gate.plates.trigger import VehicleTrigger, make_trigger
 from protocol.plates import PlateMatch, match_plate, match_two_rows
 
@@ -247,12 +247,11 @@ class PlateReader:
     def _read(self, frame: Image) -> tuple[list[PlateRead], list[PlateCandidate]]:
         """The nearest candidates in the lane read best first until one is a confident plate (the rest are
         usually not plates)."""
-        height, width = frame.shape[:2]
-        x, y, w, h = self.settings.roi
+        x0, y0, x1, y1 = roi_box(self.settings.roi, frame.shape)
         in_lane = [
             c
             for c in find_plates(frame, self.settings.max_candidates)
-            if x <= c.quad[:, 0].mean() / width <= x + w and y <= c.quad[:, 1].mean() / height <= y + h
+            if x0 <= c.quad[:, 0].mean() <= x1 and y0 <= c.quad[:, 1].mean() <= y1
         ]
         candidates = nearest(in_lane)
         reads: list[PlateRead] = []
@@ -266,9 +265,7 @@ class PlateReader:
         return reads, candidates
 
     def _read_candidate(self, frame: Image, candidate: PlateCandidate) -> PlateRead | None:
-        # the plate-trained recogniser learned to ignore a plate's lines, bolts and band; EasyOCR reads them
-        # as I, 1 or L, so its crops have them painted out
-        crop_line = line_crop(frame, candidate, paint=self.ocr.recogniser == "easyocr")
+        crop_line = line_crop(frame, candidate, cut=self.ocr.recogniser == "easyocr")
         probs = self.ocr.probabilities([crop_line])[0]
         match, confidence = read_plate(probs, self.settings.countries, self.settings.generic, candidate.two_row)
         if match is None:
@@ -284,10 +281,12 @@ def nearest(candidates: list[PlateCandidate]) -> list[PlateCandidate]:
     return [c for c in candidates if c.char_px >= NEAREST_SHARE * tallest]
 
 
-def line_crop(frame: Image, candidate: PlateCandidate, paint: bool = True) -> Image:
-    """What the recogniser reads of a candidate: its row's characters, or a two-row plate's rows side by side
-    (top row first). The recogniser's training crops are cut by this same function (``sim.plates.crops``)."""
-    rows = [char_crop(frame, quad, paint) for quad in candidate.rows]
+def line_crop(frame: Image, candidate: PlateCandidate, cut: bool) -> Image:
+    """What the recogniser reads of a candidate: its row, or a two-row plate's rows side by side (top row
+    first). The plate-trained recogniser reads whole rows (``row_crop``; its training crops are cut by this
+    same function, see ``sim.plates.crops``); EasyOCR's reads the characters cut out with the plate's lines
+    painted over (``char_crop``)."""
+    rows = [char_crop(frame, quad) if cut else row_crop(frame, quad) for quad in candidate.rows]
     return rows[0] if len(rows) == 1 else _side_by_side(rows)
 
 

@@ -60,3 +60,11 @@ class PlateSettings:
             raise PlateSettingsError(f"plates.recogniser must be one of {', '.join(RECOGNISERS)}")
         if self.max_candidates < 1:
             raise PlateSettingsError(f"plates.max_candidates must be at least 1, not {self.max_candidates}")
+
+
+def roi_box(roi: tuple[float, float, float, float], shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The region of interest (fractions ``x, y, width, height``) in pixels of a frame of ``shape``:
+    left, top, right, bottom (right and bottom exclusive, as a slice takes them)."""
+    fh, fw = shape[:2]
+    x, y, w, h = roi
+    return int(x * fw), int(y * fh), int((x + w) * fw), int((y + h) * fh)

@@ -19,7 +19,7 @@ import numpy as np
 
 from gate.plates.errors import PlateSettingsError
 from gate.plates.localise import Image
-from gate.plates.settings import PlateSettings
+from gate.plates.settings import PlateSettings, roi_box
 
 SMALL_WIDTH = 160
 
@@ -70,9 +70,8 @@ class MotionTrigger:
         self.last_changed = 0.0  # fraction of the region that changed in the last frame (for tuning)
 
     def _small(self, frame: Image) -> Image:
-        fh, fw = frame.shape[:2]
-        x, y, w, h = self.roi
-        region = frame[int(y * fh) : int((y + h) * fh), int(x * fw) : int((x + w) * fw)]
+        x0, y0, x1, y1 = roi_box(self.roi, frame.shape)
+        region = frame[y0:y1, x0:x1]
         rh, rw = region.shape[:2]
         size = (SMALL_WIDTH, max(1, round(rh * SMALL_WIDTH / max(rw, 1))))
         # resize first, then convert: the colour conversion then touches ~1/60 of the pixels

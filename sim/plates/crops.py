@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from gate.plates.localise import find_plates, quad_iou
-from gate.plates.ocr import MAX_ASPECT, fit_height
+from gate.plates.ocr import MAX_ASPECT, fit_height, pad_right
 from gate.plates.reader import line_crop
 from sim.plates.dataset import plate_dataset
 from sim.plates.formats import FORMATS
@@ -51,18 +51,14 @@ def labelled_crop(frame: np.ndarray[Any, Any], truth: PlateTruth) -> tuple[np.nd
     if found is None or quad_iou(found.quad, outline) < SAME_PLATE_IOU or len(found.rows) != truth.rows:
         return None
     label = "".join(chars for chars, _box in text_zones(truth.text, FORMATS[truth.format], truth.rows))
-    return line_crop(frame, found, paint=False), label  # cut as the reader cuts for this recogniser
+    return line_crop(frame, found, cut=False), label  # as the reader crops for this recogniser
 
 
 def to_input(crop: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], int]:
     """A crop scaled to ``HEIGHT`` (aspect kept, at most ``MAX_WIDTH``) on a ``HEIGHT``×``MAX_WIDTH`` canvas,
     right-padded with its last column; and its width."""
     scaled = fit_height(crop, HEIGHT)
-    width = scaled.shape[1]
-    canvas = np.empty((HEIGHT, MAX_WIDTH), dtype=np.uint8)
-    canvas[:, :width] = scaled
-    canvas[:, width:] = scaled[:, -1:]
-    return canvas, width
+    return pad_right(scaled, MAX_WIDTH), scaled.shape[1]
 
 
 def write_crops(path: Path, n: int, seed: int) -> int:

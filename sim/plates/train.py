@@ -29,6 +29,7 @@ import numpy as np
 
 from gate.plates.decode import ALPHABET, best_path
 from gate.plates.export import write_onnx
+from gate.plates.ocr import pad_right
 from sim.plates.crops import HEIGHT, MAX_WIDTH
 
 Array = np.ndarray[Any, Any]
@@ -92,10 +93,7 @@ def augment(image: Array, width: int, rng: np.random.Generator) -> tuple[Array, 
         crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.4, 1.2))
     crop = (crop - crop.mean()) * rng.uniform(0.6, 1.3) + crop.mean() + rng.uniform(-30, 30)
     crop += rng.normal(0.0, rng.uniform(0.0, 8.0), crop.shape)
-    canvas = np.empty((HEIGHT, MAX_WIDTH), dtype=np.float32)
-    canvas[:, :new_width] = crop
-    canvas[:, new_width:] = crop[:, -1:]
-    return np.clip(canvas, 0, 255), new_width
+    return np.clip(pad_right(crop, MAX_WIDTH), 0, 255), new_width
 
 
 def encode(labels: list[str]) -> tuple[Any, Any]:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gate.plates import find_plates, quad_iou, rectify
-from gate.plates.localise import CROP_HEIGHT, char_crop, clean_crop
+from gate.plates.localise import CROP_HEIGHT, char_crop, clean_crop, row_crop
 from sim.plates import render_car_frame
 
 CASES = [
@@ -97,9 +97,13 @@ def test_two_row_plates_are_found_with_both_rows(text: str, fmt: str) -> None:
     assert both >= 4, f"{text}: both rows found in {both} of 5 day frames"
 
 
-def test_char_crop_can_leave_the_plate_unpainted() -> None:
-    frame, row = _russian_like_plate(0.0)
-    painted, unpainted = char_crop(frame, row), char_crop(frame, row, paint=False)
-    assert painted.shape == unpainted.shape
-    ink = unpainted < 128
-    assert ink.sum(axis=0).max() >= 0.75 * unpainted.shape[0]  # the divider is still there for a trained model
+def test_row_crop_keeps_the_whole_row_upright() -> None:
+    """The plate-trained recogniser reads the whole row: the region code and the divider stay, and the
+    slant is undone."""
+    frame, row = _russian_like_plate(0.25)
+    crop = row_crop(frame, row)
+    ink = crop < 128
+    runs = np.flatnonzero(np.diff(ink.any(axis=0).astype(np.int8)) == 1)
+    assert len(runs) >= 7, f"{len(runs)} ink runs: the region code is missing"
+    # the divider is kept, and upright: one column dark over most of the crop's height
+    assert ink.sum(axis=0).max() >= 0.75 * crop.shape[0]
