@@ -77,7 +77,7 @@ class PlateVote:
     votes_needed: int = 2
     window_s: float = 3.0
     no_read_after_s: float = 6.0
-    min_confidence: float = 0.5
+    min_confidence: float = PlateSettings.min_confidence
     started: float | None = None
     decided: bool = False
     _reads: list[tuple[float, PlateRead]] = field(default_factory=list)

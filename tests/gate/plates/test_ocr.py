@@ -3,22 +3,20 @@ plate-trained recogniser the gate reads with by default, and EasyOCR's exported 
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
-from gate.plates import PlateError, PlateOcr, PlateReader, PlateResult, PlateSettings, find_plates, rectify
+from gate.plates import PlateError, PlateOcr, PlateReader, PlateResult, PlateSettings, find_plates
 from gate.plates.decode import ALPHABET
 from gate.plates.export import main as export_main
 from gate.plates.export import model_path
-from gate.plates.localise import clean_crop
-from gate.plates.ocr import PLATE_MODEL
+from gate.plates.localise import row_crop
+from gate.plates.ocr import PLATE_MODEL, fit_height
 from protocol.plates import match_plate
 from sim.plates import render_car_frame
 from tests.gate.plates.conftest import needs_easyocr
@@ -27,10 +25,11 @@ pytestmark = [pytest.mark.slow, needs_easyocr]
 
 
 def _row_crop(text: str, seed: int) -> np.ndarray:
+    """A rendered day plate's row as the plate-trained recogniser reads it."""
     frame, _ = render_car_frame(text, np.random.default_rng(seed), "KZ", "kz_2012", "day")
     candidates = find_plates(frame, 1)
     assert candidates, f"no plate found for {text}"
-    return clean_crop(rectify(frame, candidates[0].rows[0]))
+    return row_crop(frame, candidates[0].rows[0])
 
 
 def test_ocr_batch_answers_each_crop_in_order(ocr: PlateOcr) -> None:
@@ -107,8 +106,7 @@ def test_the_onnx_recogniser_answers_as_easyocrs_own_network(easyocr_ocr: PlateO
     ours = easyocr_ocr.probabilities([crop])[0]
     reader = load_reader(quantize=False)
     reader.recognizer.eval()  # EasyOCR leaves it in training mode until its own recognize() runs
-    width = math.ceil(64 * crop.shape[1] / crop.shape[0])  # as PlateOcr sizes a crop (64 high, aspect kept)
-    sized = cv2.resize(crop, (width, 64), interpolation=cv2.INTER_CUBIC)
+    sized = fit_height(crop, 64)  # as PlateOcr sizes a crop for EasyOCR's recogniser
     batch = torch.from_numpy(sized.astype(np.float32)[None, None] / 127.5 - 1.0)
     with torch.inference_mode():
         logits = reader.recognizer(batch, None)
