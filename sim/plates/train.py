@@ -7,12 +7,14 @@ a bidirectional LSTM, CTC) on the crops the gate's own localiser cuts from rende
 input ``image`` (N×1×32×W, gray scaled to -1…1), output per-column logits (blank, then the characters),
 and the metadata the gate checks (``characters``, ``height``, how it was trained).
 
-    python -m sim.plates.crops /tmp/train.npz --n 24000 --seed 1000
-    python -m sim.plates.crops /tmp/val.npz --n 800 --seed 2000
-    python -m sim.plates.train /tmp/train.npz --val /tmp/val.npz --out gate/plates/models/plates-latin.onnx
+    python -m sim.plates.crops /tmp/a.npz --n 16000 --seed 1200    # two processes: one per core
+    python -m sim.plates.crops /tmp/b.npz --n 16000 --seed 1201
+    python -m sim.plates.crops /tmp/val.npz --n 700 --seed 2100
+    python -m sim.plates.train /tmp/a.npz /tmp/b.npz --val /tmp/val.npz --epochs 8 --out OUT.onnx
 
-Runs on the CPU (two cores: some 20 minutes for the shipped model). Torch is needed here only; the gate
-runs the exported file with ONNX Runtime.
+That is how the shipped model was made: 29,445 crops, about 12 minutes to cut them and 70 minutes to train
+on two CPU cores (crop-level exact reads on the held-out set: 86 % after one epoch, 96.6 % after eight).
+Torch is needed here only; the gate runs the exported file with ONNX Runtime.
 """
 
 from __future__ import annotations
