@@ -41,6 +41,7 @@ barrier" for a permit QR shown meanwhile (its plate must match)::
     countries = ["KZ", "RU"]     # grammars to read (protocol.plates); generic = true for any other country
     trigger = "motion"           # motion | loop | always
     roi = [0.1, 0.3, 0.8, 0.7]   # the lane in front of the barrier, as fractions (x, y, width, height)
+    min_char_px = 16             # smaller characters are cars further off (0: off; camera sees plates ≥ 150 px wide)
     votes_needed = 2
     qr_window_s = 10
     recogniser = "plates"        # plates (shipped, trained for plates) | easyocr (scene text; needs plate-models)

@@ -253,7 +253,7 @@ class PlateReader:
             for c in find_plates(frame, self.settings.max_candidates)
             if x0 <= c.quad[:, 0].mean() <= x1 and y0 <= c.quad[:, 1].mean() <= y1
         ]
-        candidates = nearest(in_lane)
+        candidates = nearest(in_lane, self.settings.min_char_px)
         reads: list[PlateRead] = []
         for candidate in candidates:
             read = self._read_candidate(frame, candidate)
@@ -274,11 +274,12 @@ class PlateReader:
         return PlateRead(match, float(confidence), candidate.quad, crop)
 
 
-def nearest(candidates: list[PlateCandidate]) -> list[PlateCandidate]:
+def nearest(candidates: list[PlateCandidate], min_char_px: float = 0.0) -> list[PlateCandidate]:
     """The candidates (in their order) whose characters are at least ``NEAREST_SHARE`` of the tallest found
-    as rows of characters: the car at the barrier, not the cars behind it."""
+    as rows of characters, and at least ``min_char_px`` high: the car at the barrier, not the cars behind it
+    (when the barrier car's own plate is missed or found only as a blob, a car behind it is still not read)."""
     tallest = max((c.char_px for c in candidates if not c.blob), default=0.0)
-    return [c for c in candidates if c.char_px >= NEAREST_SHARE * tallest]
+    return [c for c in candidates if c.char_px >= max(min_char_px, NEAREST_SHARE * tallest)]
 
 
 def line_crop(frame: Image, candidate: PlateCandidate, cut: bool) -> Image:

@@ -45,12 +45,14 @@ def test_a_vehicle_lane_by_lane_or_by_plates_enabled() -> None:
         "trigger": "always",
         "votes_needed": 3,
         "min_confidence": 0.6,
+        "min_char_px": 20,
         "qr_window_s": 5,
     }
     lane = config_from_dict({**BASE, "plates": plates}).plates
     assert lane is not None and lane.qr_window_s == 5.0
     assert lane.reader.countries == ("KZ", "RU") and lane.reader.roi == (0.0, 0.25, 1.0, 0.75)
     assert (lane.reader.trigger, lane.reader.votes_needed, lane.reader.min_confidence) == ("always", 3, 0.6)
+    assert lane.reader.min_char_px == 20.0
 
 
 @pytest.mark.parametrize(

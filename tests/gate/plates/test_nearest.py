@@ -33,3 +33,11 @@ def test_a_blob_does_not_set_the_size_but_is_kept_when_big_enough() -> None:
     assert nearest([big_blob, rows, small_blob]) == [big_blob, rows]
     assert nearest([small_blob]) == [small_blob]  # only blobs: nothing to compare with
     assert NEAREST_SHARE * 30 > 10
+
+
+def test_a_car_further_off_is_not_read_even_when_alone_in_view() -> None:
+    """The barrier car's plate missed (dirt, glare): a queued car's small plate must not stand in for it."""
+    queued, barrier_blob = _candidate(100, 12), _candidate(500, 45, "bright-blob")
+    assert nearest([queued, barrier_blob], min_char_px=16) == [barrier_blob]
+    assert nearest([queued], min_char_px=16) == []
+    assert nearest([queued], min_char_px=0) == [queued]
