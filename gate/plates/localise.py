@@ -474,9 +474,9 @@ def _wide_row(frame: Image, row: Quad) -> Image:
 
 def row_crop(frame: Image, row: Quad) -> Image:
     """A whole row as the plate-trained recogniser reads it: straightened with room for region codes the
-    row's quad missed, its slant undone, a plate that is mostly dark turned light; nothing cut or painted. Cutting
-    at the first and last character-sized mark drops the first character or the region code when blur or
-    dirt merges them into the plate's edge, and the recogniser learned to pass over the plate's lines."""
+    row's quad missed, its slant undone, a plate that is mostly dark turned light; nothing cut or painted.
+    Cutting at the first and last character-sized mark drops the first character or the region code when
+    blur or dirt merges them into the plate's edge, and the recogniser learned to pass over plate lines."""
     gray, _, light_on_dark = _upright(_wide_row(frame, row))
     return 255 - gray if light_on_dark else gray
 
