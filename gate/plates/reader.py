@@ -284,7 +284,7 @@ def nearest(candidates: list[PlateCandidate], min_char_px: float = 0.0) -> list[
 
 def line_crop(frame: Image, candidate: PlateCandidate, cut: bool) -> Image:
     """What the recogniser reads of a candidate: its row, or a two-row plate's rows side by side (top row
-    first). The plate-trained recogniser reads whole rows (``row_crop``; its training crops are cut by this
+    first). The plate-trained recogniser reads whole rows (``row_crop``; its training crops are made by this
     same function, see ``sim.plates.crops``); EasyOCR's reads the characters cut out with the plate's lines
     painted over (``char_crop``)."""
     rows = [char_crop(frame, quad) if cut else row_crop(frame, quad) for quad in candidate.rows]
