@@ -9,7 +9,8 @@ The idea is openalpr's morphological detector. On a frame downscaled to ``PROPOS
    with their surroundings;
 2. verification at full resolution — inside each proposal, Otsu-binarise and keep the connected components
    of character size; link components of similar height that sit next to each other into text rows. A
-   proposal without a row of at least ``MIN_CHARS`` characters is not a plate;
+   proposal without a row of at least ``MIN_CHARS`` characters is not a plate; a lone row too short for any
+   one-row plate is also offered as a two-row plate, its partner row guessed beneath it, then above;
 3. each row's quad follows the characters' baseline (fitLine through their centres), padded, so in-plane
    tilt is undone by ``rectify``'s warpPerspective to a ``CROP_HEIGHT``-pixel-high crop.
 
@@ -35,6 +36,9 @@ MAX_CHARS = 12
 MAX_PROPOSALS = 16
 _SQUARE3 = np.ones((3, 3), dtype=np.uint8)
 MIN_CHAR_PX = 9  # characters smaller than this at full resolution are unreadable anyway
+BLOB_CHAR_SHARE = 0.55  # of a blob's height is its characters' (a one-row plate's blob is the whole plate)
+SHORT_ROW = 4  # characters: a lone row this short is one row of a two-row plate
+TWO_ROW_PITCH = 1.2  # a two-row plate's rows are this many character heights apart, centre to centre
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,16 @@ class PlateCandidate:
         return self.source.endswith("-blob")
 
     @property
+    def guessed(self) -> bool:
+        """A lone short row read as a two-row plate, its partner row guessed (see ``SHORT_ROW``): a second
+        reading of a place another candidate reads as one row."""
+        return self.source.endswith("-guess")
+
+    @property
     def char_px(self) -> float:
-        """Character height in frame pixels (a blob's is its whole height: an overestimate)."""
-        return float(np.linalg.norm(self.rows[0][3] - self.rows[0][0])) / ROW_HEIGHT
+        """Character height in frame pixels (a blob's is estimated from its whole height)."""
+        height = float(np.linalg.norm(self.rows[0][3] - self.rows[0][0]))
+        return height * BLOB_CHAR_SHARE if self.blob else height / ROW_HEIGHT
 
 
 @dataclass(frozen=True)
@@ -248,7 +259,7 @@ def _grow(quad: Quad, fx: float, fy: float) -> Quad:
     return grown
 
 
-def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> PlateCandidate | None:
+def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> list[PlateCandidate]:
     x, y, w, h = (v / scale for v in proposal.box)
     fh, fw = gray.shape[:2]
     # generous margins: the proposal may cover only part of the characters
@@ -256,7 +267,7 @@ def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> Plate
     x1, y1 = min(fw, int(x + 1.15 * w)), min(fh, int(y + 1.35 * h))
     patch = gray[y0:y1, x0:x1]
     if patch.size == 0:
-        return None
+        return []
     # a two-row plate's second row may hold two characters beside a smaller region code ("WM|03"): pairs are
     # rows too, but only as the second row of a plate
     pairs_too = _rows(_char_blobs(patch), min_chars=2)
@@ -265,9 +276,9 @@ def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> Plate
         # characters blurred into each other or into the plate's frame: keep the blob itself, ranked low,
         # and let OCR and the grammar judge it
         if h * 0.5 < MIN_CHAR_PX:
-            return None
+            return []
         quad = _grow(proposal.quad / scale, 0.06, 0.12)
-        return PlateCandidate(quad, (quad,), proposal.fill, source + "-blob")
+        return [PlateCandidate(quad, (quad,), proposal.fill, source + "-blob")]
     rows.sort(key=_score, reverse=True)
     best = rows[0]
     chosen = [best]
@@ -286,9 +297,17 @@ def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> Plate
     quads = [_row_quad(r, x0, y0) for r in chosen]
     row_quads = tuple(q for q, _ in quads)
     char_h = max(c for _, c in quads)
-    outline = _outline(row_quads, char_h)
     score = 2.0 + sum(_score(r) for r in chosen) + 0.02 * char_h
-    return PlateCandidate(outline, row_quads, score, source)
+    found = [PlateCandidate(_outline(row_quads, char_h), row_quads, score, source)]
+    if len(chosen) == 1 and len(best) <= SHORT_ROW:
+        # no plate's single row is this short: it is a two-row plate's row whose partner blur, dirt or tilt
+        # broke into pieces; the partner is guessed one row pitch below (the big top row is the one usually
+        # found), else above, and read after the row alone
+        row = row_quads[0]
+        down = (row[3] - row[0] + row[2] - row[1]) / 2 / ROW_HEIGHT * TWO_ROW_PITCH
+        for i, pair in enumerate(((row, row + down), (row - down, row))):
+            found.append(PlateCandidate(_outline(pair, char_h), pair, score - 0.5 * (i + 1), source + "-guess"))
+    return found
 
 
 def _outline(rows: tuple[Quad, ...], char_h: float) -> Quad:
@@ -318,6 +337,15 @@ def _iou(a: Quad, b: Quad) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _same_reading(a: PlateCandidate, b: PlateCandidate) -> bool:
+    """Two candidates the recogniser would read alike: one layout over the same place (one row: the same
+    outline; two rows: the same rows, so a row's partner guessed below and above are two readings)."""
+    if a.two_row != b.two_row:
+        return False
+    pairs = zip(a.rows, b.rows, strict=True) if a.two_row else ((a.quad, b.quad),)
+    return all(_iou(p, q) >= 0.3 for p, q in pairs)
+
+
 def find_plates(frame: Image, max_candidates: int = 5) -> list[PlateCandidate]:
     """Plate candidates in a BGR or gray frame, best first, at most ``max_candidates``."""
     gray = to_gray(frame)
@@ -331,15 +359,13 @@ def find_plates(frame: Image, max_candidates: int = 5) -> list[PlateCandidate]:
     proposals.sort(key=lambda ps: ps[0].fill, reverse=True)
     candidates: list[PlateCandidate] = []
     for proposal, source in proposals[:MAX_PROPOSALS]:
-        candidate = _verify(gray, proposal, scale, source)
-        if candidate is not None:
-            candidates.append(candidate)
+        candidates += _verify(gray, proposal, scale, source)
     candidates.sort(key=lambda c: c.score, reverse=True)
     kept: list[PlateCandidate] = []
-    for candidate in candidates:  # the same plate found by several proposals is read once
-        if all(_iou(candidate.quad, k.quad) < 0.3 for k in kept):
+    for candidate in candidates:  # the same plate found by several proposals is read once (as each layout)
+        if not any(_same_reading(candidate, k) for k in kept):
             kept.append(candidate)
-        if len(kept) == max_candidates:
+        if sum(not k.guessed for k in kept) == max_candidates:  # a guessed layout is no further place to read
             break
     return kept
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gate.plates import PlateError, PlateOcr, PlateReader, PlateResult, PlateSettings, find_plates
+from gate.plates import PlateError, PlateOcr, PlateReader, PlateResult, PlateSettings, find_plates, quad_iou
 from gate.plates.decode import ALPHABET
 from gate.plates.export import main as export_main
 from gate.plates.export import model_path
@@ -71,6 +71,50 @@ def test_a_plate_outside_the_lane_is_not_read(ocr: PlateOcr) -> None:
     lane = (0.0, 0.0, centre_x - 0.05, 1.0) if centre_x > 0.2 else (centre_x + 0.05, 0.0, 0.9 - centre_x, 1.0)
     beside = PlateReader(PlateSettings(countries=("KZ",), trigger="always", roi=lane), lambda _r: None, ocr=ocr)
     assert "123ABC02" not in [m.text for m, _, _ in beside.read_frame(frame)]
+
+
+@pytest.mark.parametrize(
+    ("seed", "text", "fmt", "condition"),
+    [(1, "707IRX20", "kz_2012", "dirt"), (3, "561DX08", "kz_org", "tilt"), (4, "561DX08", "kz_org", "tilt")],
+)
+def test_a_two_row_plate_whose_bottom_row_breaks_up_is_read_by_its_top_row(
+    ocr: PlateOcr, seed: int, text: str, fmt: str, condition: str
+) -> None:
+    """Mud or tilt broke the bottom row into pieces, so only the big top row is found ("707", "561"): no
+    plate's single row is that short, so the bottom row is guessed beneath it and both are read."""
+    frame, truth = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, condition, rows=2)
+    truth_quad = np.array(truth.quad, dtype=np.float32)
+    at_plate = [c for c in find_plates(frame, 3) if quad_iou(c.quad, truth_quad) > 0.2]
+    assert not any(c.two_row and not c.guessed for c in at_plate), "the bottom row was found: not this case"
+    reader = PlateReader(PlateSettings(countries=("KZ",), trigger="always"), lambda _r: None, ocr=ocr)
+    match, confidence, _ = reader.read_frame(frame)[0]
+    assert (match.text, match.format) == (text, fmt)
+    assert confidence >= reader.settings.min_confidence
+
+
+@pytest.mark.parametrize(
+    ("seed", "text", "fmt", "condition"),
+    [
+        (0, "203NLY17", "kz_2012", "dirt"),
+        (25, "146D192", "kz_diplomatic", "night"),
+        (63, "146D192", "kz_diplomatic", "night"),
+    ],
+)
+def test_the_barrier_cars_blob_beats_a_background_plates_clean_rows(
+    ocr: PlateOcr, seed: int, text: str, fmt: str, condition: str
+) -> None:
+    """The barrier car's plate is found only as a blob (mud, infrared bloom), ranked below a background car's
+    small plate found as clean rows: both read confidently, and the nearer plate is the lane's."""
+    frame, truth = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, condition)
+    truth_quad = np.array(truth.quad, dtype=np.float32)
+    candidates = find_plates(frame, 3)
+    first_at_plate = next(i for i, c in enumerate(candidates) if quad_iou(c.quad, truth_quad) > 0.2)
+    assert candidates[first_at_plate].blob
+    assert any(not c.blob for c in candidates[:first_at_plate]), "no background plate ranked first: not this case"
+    reader = PlateReader(PlateSettings(countries=("KZ",), trigger="always"), lambda _r: None, ocr=ocr)
+    reads = reader.read_frame(frame)
+    assert reads[0][0].text == text
+    assert reads[0][1] >= reader.settings.min_confidence
 
 
 def test_lane_thread_votes_and_reports_the_plate(ocr: PlateOcr) -> None:
