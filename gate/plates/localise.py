@@ -149,10 +149,12 @@ def _boxes_from_mask(mask: Image, aspect: tuple[float, float]) -> list[Proposal]
         if not aspect[0] <= w / h <= aspect[1]:
             continue
         area = cv2.contourArea(contour)
-        if area < 0.35 * w * h:  # a plate's blob fills most of its box
+        rect = cv2.minAreaRect(contour)
+        fill = area / max(rect[1][0] * rect[1][1], 1.0)
+        if fill < 0.35:  # a plate's blob fills most of its box (turned with it: a tilted plate's too)
             continue
-        corners = cv2.boxPoints(cv2.minAreaRect(contour)).astype(np.float32)
-        boxes.append(Proposal((x, y, w, h), _order(corners), area / (w * h)))
+        corners = cv2.boxPoints(rect).astype(np.float32)
+        boxes.append(Proposal((x, y, w, h), _order(corners), fill))
     return boxes
 
 
