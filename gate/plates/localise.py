@@ -37,6 +37,7 @@ MAX_PROPOSALS = 16
 _SQUARE3 = np.ones((3, 3), dtype=np.uint8)
 MIN_CHAR_PX = 9  # characters smaller than this at full resolution are unreadable anyway
 BLOB_CHAR_SHARE = 0.55  # of a blob's height is its characters' (a one-row plate's blob is the whole plate)
+SQUARE_PLATE = 2.0  # width to height: a blob squarer than this may be a two-row plate (280 × 200 mm)
 SHORT_ROW = 4  # characters: a lone row this short is one row of a two-row plate
 TWO_ROW_PITCH = 1.2  # a two-row plate's rows are this many character heights apart, centre to centre
 
@@ -73,19 +74,20 @@ class PlateCandidate:
     @property
     def blob(self) -> bool:
         """Found as one blob (characters blurred together), not as rows of characters."""
-        return self.source.endswith("-blob")
+        return "-blob" in self.source
 
     @property
     def guessed(self) -> bool:
-        """A lone short row read as a two-row plate, its partner row guessed (see ``SHORT_ROW``): a second
-        reading of a place another candidate reads as one row."""
+        """A second reading of a place another candidate reads as one row: a lone short row as a two-row
+        plate, its partner row guessed (see ``SHORT_ROW``), or a square blob as two rows."""
         return self.source.endswith("-guess")
 
     @property
     def char_px(self) -> float:
         """Character height in frame pixels (a blob's is estimated from its whole height)."""
-        height = float(np.linalg.norm(self.rows[0][3] - self.rows[0][0]))
-        return height * BLOB_CHAR_SHARE if self.blob else height / ROW_HEIGHT
+        if self.blob:
+            return float(np.linalg.norm(self.quad[3] - self.quad[0])) * BLOB_CHAR_SHARE / len(self.rows)
+        return float(np.linalg.norm(self.rows[0][3] - self.rows[0][0])) / ROW_HEIGHT
 
 
 @dataclass(frozen=True)
@@ -279,8 +281,15 @@ def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> list[
         # and let OCR and the grammar judge it
         if h * 0.5 < MIN_CHAR_PX:
             return []
-        quad = _grow(proposal.quad / scale, 0.06, 0.12)
-        return [PlateCandidate(quad, (quad,), proposal.fill, source + "-blob")]
+        plate = proposal.quad / scale
+        quad = _grow(plate, 0.06, 0.12)
+        blobs = [PlateCandidate(quad, (quad,), proposal.fill, source + "-blob")]
+        if w < SQUARE_PLATE * h:  # as square as a two-row plate: also read as its two rows
+            left, right = (plate[0] + plate[3]) / 2, (plate[1] + plate[2]) / 2
+            halves = (np.array([plate[0], plate[1], right, left]), np.array([left, right, plate[2], plate[3]]))
+            rows = tuple(_grow(q, 0.06, 0.0) for q in halves)
+            blobs.append(PlateCandidate(quad, rows, proposal.fill - 0.05, source + "-blob-guess"))
+        return blobs
     rows.sort(key=_score, reverse=True)
     best = rows[0]
     chosen = [best]

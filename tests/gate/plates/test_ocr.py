@@ -93,6 +93,21 @@ def test_a_two_row_plate_whose_bottom_row_breaks_up_is_read_by_its_top_row(
 
 
 @pytest.mark.parametrize(
+    ("seed", "text", "fmt"), [(5, "628DDK09", "kz_2012"), (5, "261TG15", "kz_org"), (6, "261TG15", "kz_org")]
+)
+def test_a_two_row_plate_blurred_into_one_blob_is_read_as_its_two_halves(
+    ocr: PlateOcr, seed: int, text: str, fmt: str
+) -> None:
+    """Motion blur runs every character together: the square blob is also read as a two-row plate."""
+    frame, truth = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, "blur", rows=2)
+    truth_quad = np.array(truth.quad, dtype=np.float32)
+    at_plate = [c for c in find_plates(frame, 3) if quad_iou(c.quad, truth_quad) > 0.2]
+    assert at_plate and all(c.blob for c in at_plate), "characters were found: not this case"
+    reader = PlateReader(PlateSettings(countries=("KZ",), trigger="always"), lambda _r: None, ocr=ocr)
+    assert reader.read_frame(frame)[0][0].text == text
+
+
+@pytest.mark.parametrize(
     ("seed", "text", "fmt", "condition"),
     [
         (0, "203NLY17", "kz_2012", "dirt"),
