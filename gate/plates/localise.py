@@ -286,9 +286,9 @@ def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> list[
         blobs = [PlateCandidate(quad, (quad,), proposal.fill, source + "-blob")]
         if w < SQUARE_PLATE * h:  # as square as a two-row plate: also read as its two rows
             left, right = (plate[0] + plate[3]) / 2, (plate[1] + plate[2]) / 2
-            halves = (np.array([plate[0], plate[1], right, left]), np.array([left, right, plate[2], plate[3]]))
-            rows = tuple(_grow(q, 0.06, 0.0) for q in halves)
-            blobs.append(PlateCandidate(quad, rows, proposal.fill - 0.05, source + "-blob-guess"))
+            top, bottom = (np.array([plate[0], plate[1], right, left]), np.array([left, right, plate[2], plate[3]]))
+            halves = (_grow(top, 0.06, 0.0), _grow(bottom, 0.06, 0.0))
+            blobs.append(PlateCandidate(quad, halves, proposal.fill - 0.05, source + "-blob-guess"))
         return blobs
     rows.sort(key=_score, reverse=True)
     best = rows[0]
