@@ -38,6 +38,7 @@ _SQUARE3 = np.ones((3, 3), dtype=np.uint8)
 MIN_CHAR_PX = 9  # characters smaller than this at full resolution are unreadable anyway
 BLOB_CHAR_SHARE = 0.55  # of a blob's height is its characters' (a one-row plate's blob is the whole plate)
 SQUARE_PLATE = 2.0  # width to height: a blob squarer than this may be a two-row plate (280 × 200 mm)
+SMALL_PRINT = 0.6  # rows of characters under this share of the tallest row's height are not the plate's own
 SHORT_ROW = 4  # characters: a lone row this short is one row of a two-row plate
 TWO_ROW_PITCH = 1.2  # a two-row plate's rows are this many character heights apart, centre to centre
 
@@ -227,7 +228,7 @@ def _row_quad(row: list[Blob], ox: float, oy: float) -> tuple[Quad, float]:
     )
     along = corners @ np.array([vx, vy], dtype=np.float32)
     across = corners @ np.array([-vy, vx], dtype=np.float32)
-    char_h = float(np.median([b.h for b in row]))
+    char_h = _height(row)
     # measured across the baseline a tilted character's corners overshoot; heights come from the blobs
     a0, a1 = float(along.min()) - 0.25 * char_h, float(along.max()) + 0.25 * char_h
     mid = float(np.median(centres @ np.array([-vy, vx], dtype=np.float32)))
@@ -238,6 +239,10 @@ def _row_quad(row: list[Blob], ox: float, oy: float) -> tuple[Quad, float]:
     quad = np.array([a0 * u + c0 * v, a1 * u + c0 * v, a1 * u + c1 * v, a0 * u + c1 * v], dtype=np.float32)
     quad += np.array([ox, oy], dtype=np.float32)
     return quad, char_h
+
+
+def _height(row: list[Blob]) -> float:
+    return float(np.median([b.h for b in row]))
 
 
 def _score(row: list[Blob]) -> float:
@@ -290,15 +295,19 @@ def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> list[
             halves = (_grow(top, 0.06, 0.0), _grow(bottom, 0.06, 0.0))
             blobs.append(PlateCandidate(quad, halves, proposal.fill - 0.05, source + "-blob-guess"))
         return blobs
+    # a plate's own characters are the biggest text on it: a dealer's frame or a sticker prints smaller, in
+    # rows often more even than the plate's (whose region code stands apart)
+    tallest = max(_height(r) for r in rows)
+    rows = [r for r in rows if _height(r) >= SMALL_PRINT * tallest]
     rows.sort(key=_score, reverse=True)
     best = rows[0]
     chosen = [best]
     # a second row of the same plate: above or below, overlapping horizontally, similar height
     bx0, bx1 = min(b.x for b in best), max(b.x + b.w for b in best)
-    bh = float(np.median([b.h for b in best]))
+    bh = _height(best)
     for other in sorted((r for r in pairs_too if r is not best), key=_score, reverse=True):
         ox0, ox1 = min(b.x for b in other), max(b.x + b.w for b in other)
-        oh = float(np.median([b.h for b in other]))
+        oh = _height(other)
         dy = float(np.mean([b.cy for b in other]) - np.mean([b.cy for b in best]))
         overlap = min(bx1, ox1) - max(bx0, ox0)
         if overlap > 0.5 * min(bx1 - bx0, ox1 - ox0) and 0.7 < oh / bh < 1.4 and 0.9 * bh < abs(dy) < 2.0 * bh:

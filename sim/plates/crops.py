@@ -47,8 +47,11 @@ def labelled_crop(frame: np.ndarray[Any, Any], truth: PlateTruth) -> tuple[np.nd
     """The crop the reader would read of the truth's plate, and its characters in the order they stand on
     it; None when the localiser misses the plate or finds it with the wrong number of rows."""
     outline = np.array(truth.quad, dtype=np.float32)
-    found = max(find_plates(frame, 3), key=lambda c: quad_iou(c.quad, outline), default=None)
-    if found is None or quad_iou(found.quad, outline) < SAME_PLATE_IOU or len(found.rows) != truth.rows:
+    # a plate may be found in both layouts (a lone short row is also read with a guessed partner row): the
+    # crop is the one in the plate's own
+    layout = [c for c in find_plates(frame, 3) if len(c.rows) == truth.rows]
+    found = max(layout, key=lambda c: quad_iou(c.quad, outline), default=None)
+    if found is None or quad_iou(found.quad, outline) < SAME_PLATE_IOU:
         return None
     label = "".join(chars for chars, _box in text_zones(truth.text, FORMATS[truth.format], truth.rows))
     return line_crop(frame, found, cut=False), label  # as the reader crops for this recogniser

@@ -49,6 +49,15 @@ def test_a_plate_turned_in_the_frame_is_found(roll: float) -> None:
     assert found >= 4, f"a plate turned {roll}° found in {found} of 5 frames"
 
 
+@pytest.mark.parametrize("seed", [64, 66])
+def test_a_dealers_frame_text_is_not_taken_for_the_plate(seed: int) -> None:
+    """The frame's small, evenly spaced print ("JAC KOSTANAY") scores as a neater row than the plate's own
+    characters beside their region box: the plate's characters are the biggest text on it, and win."""
+    frame, truth = render_car_frame("492KUC17", np.random.default_rng(seed), "KZ", "kz_2012", "frame")
+    truth_quad = np.array(truth.quad, dtype=np.float32)
+    assert any(quad_iou(c.quad, truth_quad) > 0.4 for c in find_plates(frame, 3))
+
+
 def test_empty_frame_has_no_plate() -> None:
     assert find_plates(np.full((720, 1280, 3), 128, dtype=np.uint8)) == []
 
