@@ -58,6 +58,24 @@ def test_a_dealers_frame_text_is_not_taken_for_the_plate(seed: int) -> None:
     assert any(quad_iou(c.quad, truth_quad) > 0.4 for c in find_plates(frame, 3))
 
 
+@pytest.mark.parametrize(
+    ("seed", "text", "country", "fmt", "condition"),
+    [
+        (12, "430RT19", "KZ", "kz_org", "blur"),
+        (7, "T349CX13", "RU", "ru", "glare"),
+        (46, "330IDT06", "KZ", "kz_2012", "dirt"),
+    ],
+)
+def test_a_plate_found_only_as_a_blob_comes_before_squarer_blobs(
+    seed: int, text: str, country: str, fmt: str, condition: str
+) -> None:
+    """Blur, glare or mud leave no character to pick out: of the blobs (lamps, badges, windows, the plate)
+    the one shaped like a one-row plate is among the few read."""
+    frame, truth = render_car_frame(text, np.random.default_rng(seed), country, fmt, condition)
+    truth_quad = np.array(truth.quad, dtype=np.float32)
+    assert any(quad_iou(c.quad, truth_quad) > 0.4 for c in find_plates(frame, 3))
+
+
 def test_empty_frame_has_no_plate() -> None:
     assert find_plates(np.full((720, 1280, 3), 128, dtype=np.uint8)) == []
 
