@@ -36,9 +36,9 @@ MAX_CHARS = 12
 MAX_PROPOSALS = 16
 _SQUARE3 = np.ones((3, 3), dtype=np.uint8)
 MIN_CHAR_PX = 9  # characters smaller than this at full resolution are unreadable anyway
-BLOB_CHAR_SHARE = 0.55  # of a blob's height is its characters' (a one-row plate's blob is the whole plate)
+BLOB_CHAR_SHARE = 0.55  # of a blob's height per row is its characters' (the blob is the whole plate)
 ONE_ROW_SHAPE = (3.0, 6.5)  # long side to short side of a one-row plate's blob (520 × 112 mm, seen askew)
-SQUARE_PLATE = 2.0  # width to height: a blob squarer than this may be a two-row plate (280 × 200 mm)
+SQUARE_PLATE = 2.0  # long side to short side: a blob squarer than this may be a two-row plate (280 × 200 mm)
 SMALL_PRINT = 0.6  # rows of characters under this share of the tallest row's height are not the plate's own
 SHORT_ROW = 4  # characters: a lone row this short is one row of a two-row plate
 TWO_ROW_PITCH = 1.2  # a two-row plate's rows are this many character heights apart, centre to centre
@@ -289,11 +289,12 @@ def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> list[
             return []
         plate = proposal.quad / scale
         quad = _grow(plate, 0.06, 0.12)
-        sides = sorted(float(np.linalg.norm(plate[i + 1] - plate[i])) for i in range(2))
+        short, long = sorted(float(np.linalg.norm(plate[i + 1] - plate[i])) for i in range(2))
+        shape = long / max(short, 1.0)
         # most plates are one-row: a blob of their shape is read before squarer ones (lamps, windows, badges)
-        score = proposal.fill + (0.5 if ONE_ROW_SHAPE[0] <= sides[1] / max(sides[0], 1.0) <= ONE_ROW_SHAPE[1] else 0.0)
+        score = proposal.fill + (0.5 if ONE_ROW_SHAPE[0] <= shape <= ONE_ROW_SHAPE[1] else 0.0)
         blobs = [PlateCandidate(quad, (quad,), score, source + "-blob")]
-        if w < SQUARE_PLATE * h:  # as square as a two-row plate: also read as its two rows
+        if shape < SQUARE_PLATE:  # as square as a two-row plate: also read as its two rows
             left, right = (plate[0] + plate[3]) / 2, (plate[1] + plate[2]) / 2
             top, bottom = (np.array([plate[0], plate[1], right, left]), np.array([left, right, plate[2], plate[3]]))
             halves = (_grow(top, 0.06, 0.0), _grow(bottom, 0.06, 0.0))
