@@ -40,7 +40,7 @@ BLOB_CHAR_SHARE = 0.55  # of a blob's height per row is its characters' (the blo
 ONE_ROW_SHAPE = (3.0, 6.5)  # long side to short side of a one-row plate's blob (520 × 112 mm, seen askew)
 SQUARE_PLATE = 2.0  # long side to short side: a blob squarer than this may be a two-row plate (280 × 200 mm)
 SMALL_PRINT = 0.6  # rows of characters under this share of the tallest row's height are not the plate's own
-SHORT_ROW = 4  # characters: a lone row this short is one row of a two-row plate
+SHORT_ROW = 5  # characters: a lone row this short is a two-row plate's (top rows hold 3–5; one-row plates 6+)
 TWO_ROW_PITCH = 1.2  # a two-row plate's rows are this many character heights apart, centre to centre
 
 
