@@ -39,9 +39,10 @@ class PlateSettings:
     min_confidence: float = 0.9
     max_candidates: int = 3  # plate candidates read per frame, best-ranked first
     # plates with characters smaller than this are cars further off, never read. Off by default: on rendered
-    # cars, low-resolution ones included, 16 cost more right reads than it saved wrong ones (bench lpr: 91.5 %
-    # → 87.5 % exact a frame, wrong 2.0 % → 1.5 %). A camera set up as hardware.md says (plates ≥ 150 px
-    # wide) sees the barrier car's characters some 20 px high, so 16 is safe there.
+    # cars, low-resolution ones included, 16 cost more right reads than it saved wrong ones (bench lpr at
+    # stop 10, before the nearest confident read won: 91.5 % → 87.5 % exact a frame, wrong 2.0 % → 1.5 %).
+    # A camera set up as hardware.md says (plates ≥ 150 px wide) sees the barrier car's characters some 20 px
+    # high, so 16 is safe there.
     min_char_px: float = 0.0
     recogniser: Recogniser = "plates"
 

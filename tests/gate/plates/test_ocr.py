@@ -11,7 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gate.plates import PlateError, PlateOcr, PlateReader, PlateResult, PlateSettings, find_plates, quad_iou
+from gate.plates import (
+    PlateCandidate,
+    PlateError,
+    PlateOcr,
+    PlateReader,
+    PlateResult,
+    PlateSettings,
+    find_plates,
+    quad_iou,
+)
 from gate.plates.decode import ALPHABET
 from gate.plates.export import main as export_main
 from gate.plates.export import model_path
@@ -19,6 +28,7 @@ from gate.plates.localise import row_crop
 from gate.plates.ocr import PLATE_MODEL, fit_height
 from protocol.plates import match_plate
 from sim.plates import render_car_frame
+from sim.plates.scene import PlateTruth
 from tests.gate.plates.conftest import needs_easyocr
 
 pytestmark = [pytest.mark.slow, needs_easyocr]
@@ -30,6 +40,15 @@ def _row_crop(text: str, seed: int) -> np.ndarray:
     candidates = find_plates(frame, 1)
     assert candidates, f"no plate found for {text}"
     return row_crop(frame, candidates[0].rows[0])
+
+
+def _on_plate(candidate: PlateCandidate, truth: PlateTruth) -> bool:
+    """Whether a candidate lies over the rendered car's own plate."""
+    return quad_iou(candidate.quad, np.array(truth.quad, dtype=np.float32)) > 0.2
+
+
+def _kz_reader(ocr: PlateOcr) -> PlateReader:
+    return PlateReader(PlateSettings(countries=("KZ",), trigger="always"), lambda _r: None, ocr=ocr)
 
 
 def test_ocr_batch_answers_each_crop_in_order(ocr: PlateOcr) -> None:
@@ -83,10 +102,9 @@ def test_a_two_row_plate_whose_bottom_row_breaks_up_is_read_by_its_top_row(
     """Mud or tilt broke the bottom row into pieces, so only the big top row is found ("707", "561"): no
     plate's single row is that short, so the bottom row is guessed beneath it and both are read."""
     frame, truth = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, condition, rows=2)
-    truth_quad = np.array(truth.quad, dtype=np.float32)
-    at_plate = [c for c in find_plates(frame, 3) if quad_iou(c.quad, truth_quad) > 0.2]
+    at_plate = [c for c in find_plates(frame, 3) if _on_plate(c, truth)]
     assert not any(c.two_row and not c.guessed for c in at_plate), "the bottom row was found: not this case"
-    reader = PlateReader(PlateSettings(countries=("KZ",), trigger="always"), lambda _r: None, ocr=ocr)
+    reader = _kz_reader(ocr)
     match, confidence, _ = reader.read_frame(frame)[0]
     assert (match.text, match.format) == (text, fmt)
     assert confidence >= reader.settings.min_confidence
@@ -100,11 +118,9 @@ def test_a_two_row_plate_blurred_into_one_blob_is_read_as_its_two_halves(
 ) -> None:
     """Motion blur runs every character together: the square blob is also read as a two-row plate."""
     frame, truth = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, "blur", rows=2)
-    truth_quad = np.array(truth.quad, dtype=np.float32)
-    at_plate = [c for c in find_plates(frame, 3) if quad_iou(c.quad, truth_quad) > 0.2]
+    at_plate = [c for c in find_plates(frame, 3) if _on_plate(c, truth)]
     assert at_plate and all(c.blob for c in at_plate), "characters were found: not this case"
-    reader = PlateReader(PlateSettings(countries=("KZ",), trigger="always"), lambda _r: None, ocr=ocr)
-    assert reader.read_frame(frame)[0][0].text == text
+    assert _kz_reader(ocr).read_frame(frame)[0][0].text == text
 
 
 @pytest.mark.parametrize(
@@ -121,12 +137,11 @@ def test_the_barrier_cars_blob_beats_a_background_plates_clean_rows(
     """The barrier car's plate is found only as a blob (mud, infrared bloom), ranked below a background car's
     small plate found as clean rows: both read confidently, and the nearer plate is the lane's."""
     frame, truth = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, condition)
-    truth_quad = np.array(truth.quad, dtype=np.float32)
     candidates = find_plates(frame, 3)
-    first_at_plate = next(i for i, c in enumerate(candidates) if quad_iou(c.quad, truth_quad) > 0.2)
+    first_at_plate = next(i for i, c in enumerate(candidates) if _on_plate(c, truth))
     assert candidates[first_at_plate].blob
     assert any(not c.blob for c in candidates[:first_at_plate]), "no background plate ranked first: not this case"
-    reader = PlateReader(PlateSettings(countries=("KZ",), trigger="always"), lambda _r: None, ocr=ocr)
+    reader = _kz_reader(ocr)
     reads = reader.read_frame(frame)
     assert reads[0][0].text == text
     assert reads[0][1] >= reader.settings.min_confidence
