@@ -19,6 +19,7 @@ from protocol.permit import PREFIX
 from sim.errors import ScenarioError
 
 ADMITTED = frozenset({Reason.GRANTED.value, Reason.GRANTED_UNLISTED.value})
+LATE_MARGIN_S = 1.0  # a step's ``late`` time this close, either answer is right
 
 # kind → (share of the visitors, party is a group)
 KINDS: dict[str, float] = {
@@ -63,10 +64,26 @@ class Step:
     tries: int = 0
     reader: str = ""  # card steps: the gate's reader the card is tapped on (see sim.cardholders)
     same_turn: bool = False  # right after the previous step, at the same lane, before anybody else
+    # (seconds, reasons): answered this long after the visitor's first step, the gate gives these reasons
+    # instead (a showing it missed is shown again, and by then the passback timeout may have run out)
+    late: tuple[float, frozenset[str]] | None = None
+
+    @property
+    def expected(self) -> frozenset[str]:
+        """The right answers given when this step was answered; within a second of ``late``'s time either
+        is right (the gate's clock, not the simulator's, decides)."""
+        first = self.visitor.steps[0].answered_at
+        if self.late is None or first is None or self.answered_at is None:
+            return self.expect
+        after_s, reasons = self.late
+        elapsed = self.answered_at - first
+        if elapsed < after_s - LATE_MARGIN_S:
+            return self.expect
+        return reasons if elapsed > after_s + LATE_MARGIN_S else self.expect | reasons
 
     @property
     def ok(self) -> bool:
-        return self.answer in self.expect
+        return self.answer in self.expected
 
     def describe(self) -> dict[str, object]:
         described: dict[str, object] = {
@@ -74,7 +91,7 @@ class Step:
             "kind": self.visitor.kind,
             "permit": self.visitor.permit_id,
             "gate": self.gate,
-            "expected": sorted(self.expect),
+            "expected": sorted(self.expected),
             "got": self.answer,
             "tries": self.tries,
         }
@@ -194,11 +211,21 @@ def plan_visitors(
         elif kind == "already_inside":
             # in, and in again at once (a friend borrowing the QR) → already_inside; then out. "At once" is
             # past the gate's debounce counted from the first showing's last frame, which a loaded machine's
-            # camera thread may push a second late: 3 s of margin, well inside the passback timeout
+            # camera thread may push a second late: 3 s of margin, well inside the passback timeout. A showing
+            # the gate could not read is shown again later, past the timeout: then the one entry is used up
             again = timing.debounce_s + 3.0
+            used_up = (timing.passback_s, frozenset({Reason.ENTRIES_USED.value}))
             steps = [
                 Step(visitor, gate, granted, arrive),
-                Step(visitor, gate, frozenset({Reason.ALREADY_INSIDE.value}), arrive + again, again, same_turn=True),
+                Step(
+                    visitor,
+                    gate,
+                    frozenset({Reason.ALREADY_INSIDE.value}),
+                    arrive + again,
+                    again,
+                    same_turn=True,
+                    late=used_up,
+                ),
                 Step(visitor, exit_gate, exit_ok, max(exit_at, arrive + again + 2.0), 1.0),
             ]
         else:

@@ -53,6 +53,33 @@ def test_steps_follow_the_rules_of_the_gates() -> None:
         assert visitor.steps[-1].at <= TIMING.duration_s
 
 
+@pytest.mark.parametrize(
+    ("after_s", "answer", "ok"),
+    [
+        (5.0, "already_inside", True),
+        (5.0, "entries_used", False),
+        (12.5, "already_inside", True),  # within a second of the timeout: the gate's clock decides
+        (12.5, "entries_used", True),
+        (14.0, "already_inside", False),
+        (14.0, "entries_used", True),
+        (14.0, "granted", False),
+    ],
+)
+def test_a_friend_showing_the_qr_again_is_judged_by_when_the_gate_answered(
+    after_s: float, answer: str, ok: bool
+) -> None:
+    visitor = next(
+        v
+        for v in plan_visitors(np.random.default_rng(1), 200, ["entry-1", "entry-2"], "exit", "entry-1", TIMING)
+        if v.kind == "already_inside"
+    )
+    first, again = visitor.steps[:2]
+    first.answer, first.answered_at = "granted", 100.0
+    again.answer, again.answered_at = answer, 100.0 + after_s
+    assert again.ok is ok
+    assert again.describe()["got"] == answer
+
+
 def test_forged_and_altered_tokens_are_refused_with_the_reason_the_demo_expects() -> None:
     rng = np.random.default_rng(2)
     with pytest.raises(UnknownKey):
