@@ -256,6 +256,25 @@ def match_two_rows(
     return found
 
 
+def match_printed_rows(top: str, bottom: str, countries: Sequence[str] = COUNTRIES) -> PlateMatch | None:
+    """The plate some format of ``countries`` prints in exactly these rows (``two_row_layout``), without fixes.
+
+    For a reader that decoded the rows in a format's own layout: ``match_two_rows`` would also move a region
+    code, and ``20314 / QB`` (a Kyrgyz or Uzbek ``20314QB``) would read as the Kazakh ``314QB20``. Rows that
+    two formats print alike (``A123 / BC01``: Russian or Uzbek) go to the earlier country.
+    """
+    top_n, bottom_n = normalize_plate(top), normalize_plate(bottom)
+    for grammar in _grammars_for(countries):
+        for candidate in _arrangements(top_n, bottom_n):
+            fitted = grammar.fit(candidate)
+            if fitted is None or fitted[1]:
+                continue
+            plate = PlateMatch(fitted[0], grammar.country, grammar.format, 0)
+            if two_row_layout(plate) == (top_n, bottom_n):
+                return plate
+    return None
+
+
 def is_valid_plate(text: str, countries: Sequence[str] = COUNTRIES, generic: bool = False) -> bool:
     """Whether ``text`` is a plate as typed: it fits a format after normalisation, without confusable fixes."""
     found = match_plate(text, countries, generic)

@@ -2,7 +2,7 @@
 
     camera thread   offer(frame)  — never blocks: the newest frame replaces one not yet taken
     plate thread    newest frame → trigger (idle: ~0.3 ms and nothing else) → find_plates → rectify
-                    → PlateOcr.read → match_plate / match_two_rows → PlateVote → on_result(PlateResult)
+                    → PlateOcr.read → match_plate / match_printed_rows → PlateVote → on_result(PlateResult)
 
 OCR (tens of milliseconds a frame) runs on the plate thread, so the camera thread's QR decoding and the
 card readers never wait on it. While a vehicle stands in the lane, ``votes_needed`` frames agreeing on
@@ -29,7 +29,7 @@ from gate.plates.localise import Image, PlateCandidate, Quad, char_crop, find_pl
 from gate.plates.ocr import PlateOcr
 from gate.plates.settings import PlateSettings, roi_box
 from gate.plates.trigger import VehicleTrigger, make_trigger
-from protocol.plates import PlateMatch, match_plate, match_two_rows
+from protocol.plates import PlateMatch, match_plate, match_printed_rows
 
 log = logging.getLogger(__name__)
 GENERIC_SURE_LENGTH = 5  # generic reads shorter than this never clear the bar alone
@@ -44,6 +44,10 @@ NEAREST_SHARE = 0.7
 # read must be as sure as GUESS_DOUBT reads in a row (0.95 → 0.81); on rendered cars such reads at 0.8–0.95
 # were wrong more often than right
 GUESS_DOUBT = 4.0
+# a plate read NEARER over a confident read, even unsurely, shows that one to be a car's behind the barrier car:
+# it is dropped. Only reads at least NEAR_READ sure count (on rendered cars the surer of grille, lamp and badge
+# "reads" sit below it)
+NEAR_READ = 0.05
 NEARER = 1.5  # characters this much taller than a confident read's may be a nearer plate: still read
 
 
@@ -253,7 +257,8 @@ class PlateReader:
         """The nearest candidates in the lane read best first until one is a confident plate (the rest are
         usually not plates), and on past it only where characters much taller than its own may still be a
         nearer plate: a background car's plate found as clean rows outranks the barrier car's found only as
-        a blob. Confident reads come first, nearest first; then the rest, surest first."""
+        a blob. A confident read is dropped when a plate is read much nearer, even unsurely: it is a car's
+        behind the barrier car. Confident reads come first, nearest first; then the rest, surest first."""
         x0, y0, x1, y1 = roi_box(self.settings.roi, frame.shape)
         in_lane = [
             c
@@ -261,7 +266,7 @@ class PlateReader:
             if x0 <= c.quad[:, 0].mean() <= x1 and y0 <= c.quad[:, 1].mean() <= y1
         ]
         candidates = nearest(in_lane, self.settings.min_char_px)
-        reads: list[tuple[float, PlateRead]] = []
+        reads: list[tuple[float, bool, PlateRead]] = []  # the candidate's character height, sure or not, the read
         sure_px = 0.0  # character height of the nearest confident read so far
         for candidate in candidates:
             if sure_px and candidate.char_px < NEARER * sure_px:
@@ -270,11 +275,13 @@ class PlateReader:
             if read is None:
                 continue
             sure = read.confidence >= self.settings.min_confidence
-            reads.append((candidate.char_px if sure else 0.0, read))
+            reads.append((candidate.char_px, sure, read))
             if sure:
                 sure_px = max(sure_px, candidate.char_px)
-        reads.sort(key=lambda pr: (pr[0], pr[1].confidence), reverse=True)
-        return [r for _, r in reads], candidates
+        nearest_px = max((px for px, _, read in reads if read.confidence >= NEAR_READ), default=0.0)
+        kept = [(px if sure else 0.0, read) for px, sure, read in reads if not sure or NEARER * px > nearest_px]
+        kept.sort(key=lambda pr: (pr[0], pr[1].confidence), reverse=True)
+        return [read for _, read in kept], candidates
 
     def _read_candidate(self, frame: Image, candidate: PlateCandidate) -> PlateRead | None:
         crop_line = line_crop(frame, candidate, cut=self.ocr.recogniser == "easyocr")
@@ -348,8 +355,9 @@ def read_plate(probs: Probs, countries: Sequence[str], generic: bool, two_row: b
 
 def _validate(text: str, split: int, countries: Sequence[str], two_row: bool) -> PlateMatch | None:
     """The grammar's verdict on a decoded text: it must fit as read (the decoder already chose every
-    character's class; a fix here would mean the decoder and the grammar disagree)."""
-    match = match_two_rows(text[:split], text[split:], countries) if two_row else match_plate(text, countries)
+    character's class, and two rows in the layout some format prints them in; a fix here would mean the
+    decoder and the grammar disagree)."""
+    match = match_printed_rows(text[:split], text[split:], countries) if two_row else match_plate(text, countries)
     if match is None or match.fixes:
         return None
     return match

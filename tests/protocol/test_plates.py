@@ -13,6 +13,7 @@ from protocol import (
     PlateMatch,
     is_valid_plate,
     match_plate,
+    match_printed_rows,
     match_two_rows,
     normalize_plate,
     two_row_layout,
@@ -378,6 +379,33 @@ def test_two_row_layout_reads_back(grammar: PlateGrammar) -> None:
     assert top and bottom
     assert sorted(top + bottom) == sorted(plate.text)
     assert match_two_rows(top, bottom, countries=(grammar.country,)) == plate
+
+
+@pytest.mark.parametrize("grammar", GRAMMARS, ids=lambda grammar: grammar.format)
+def test_printed_rows_read_back_as_their_format(grammar: PlateGrammar) -> None:
+    plate = PlateMatch(grammar.example, grammar.country, grammar.format, 0)
+    assert match_printed_rows(*two_row_layout(plate), countries=(grammar.country,)) == plate
+
+
+@pytest.mark.parametrize(
+    ("top", "bottom", "plate"),
+    [
+        # match_two_rows reads these as the Kazakh 314QB20 and 123AB01 (region code moved to the end)
+        ("20314", "QB", PlateMatch("20314QB", "UZ", "uz_moto", 0)),
+        ("01123", "AB", PlateMatch("01123AB", "KG", "kg_org", 0)),
+        ("123", "AB 01", PlateMatch("123AB01", "KZ", "kz_org", 0)),
+        ("A123", "BC 01", PlateMatch("A123BC01", "RU", "ru", 0)),  # Russian and Uzbek print alike: RU first
+    ],
+)
+def test_printed_rows_among_all_countries(top: str, bottom: str, plate: PlateMatch) -> None:
+    assert match_printed_rows(top, bottom) == plate
+
+
+def test_printed_rows_are_never_fixed_or_moved() -> None:
+    assert match_printed_rows("I23", "A8C02") is None  # match_two_rows fixes these to 123ABC02
+    assert match_printed_rows("ABC 02", "123") is None  # rows swapped
+    assert match_printed_rows("02 123", "ABC", ("KZ",)) is None  # a region code where no KZ format prints it
+    assert match_printed_rows("", "") is None
 
 
 @pytest.mark.parametrize(

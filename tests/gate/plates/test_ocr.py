@@ -147,6 +147,24 @@ def test_the_barrier_cars_blob_beats_a_background_plates_clean_rows(
     assert reads[0][1] >= reader.settings.min_confidence
 
 
+@pytest.mark.parametrize(
+    ("seed", "text", "fmt", "condition"),
+    [(85, "186HXU01", "kz_2012", "blur"), (58, "261TG15", "kz_org", "dirt"), (145, "186HXU01", "kz_2012", "dirt")],
+)
+def test_a_background_plate_is_not_the_lanes_when_a_nearer_plate_reads_unsurely(
+    ocr: PlateOcr, seed: int, text: str, fmt: str, condition: str
+) -> None:
+    """A background car's plate reads confidently, the barrier car's (blurred or muddy) does not: no plate
+    clears the bar (the ranger reads it) rather than the car behind taking this one's passage."""
+    frame, truth = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, condition)
+    reader = _kz_reader(ocr)
+    bar = reader.settings.min_confidence
+    behind = [c for c in find_plates(frame, 3) if not _on_plate(c, truth)]
+    behind_reads = [read for read in (reader._read_candidate(frame, c) for c in behind) if read is not None]
+    assert any(read.confidence >= bar and read.match.text != text for read in behind_reads), "not this case"
+    assert all(match.text == text or confidence < bar for match, confidence, _ in reader.read_frame(frame))
+
+
 def test_lane_thread_votes_and_reports_the_plate(ocr: PlateOcr) -> None:
     results: list[PlateResult] = []
     done = threading.Event()
