@@ -58,7 +58,7 @@ def test_steps_follow_the_rules_of_the_gates() -> None:
     [
         (5.0, "already_inside", True),
         (5.0, "entries_used", False),
-        (12.5, "already_inside", True),  # within a second of the timeout: the gate's clock decides
+        (12.5, "already_inside", True),  # close to the timeout: the gate's clock decides
         (12.5, "entries_used", True),
         (14.0, "already_inside", False),
         (14.0, "entries_used", True),
