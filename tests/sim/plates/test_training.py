@@ -73,3 +73,28 @@ def test_a_short_training_run_exports_a_model_the_gate_can_run(tmp_path: Path) -
     for width in (64, 200):  # any width: one column of logits per 4 px
         logits = session.run(None, {"image": np.zeros((1, 1, HEIGHT, width), dtype=np.float32)})[0]
         assert logits.shape == (1, width // 4, 1 + len(ALPHABET))
+
+
+def test_training_goes_on_from_an_exported_model(tmp_path: Path) -> None:
+    import onnxruntime as ort
+    import torch
+
+    from gate.plates.ocr import PLATE_MODEL
+    from sim.plates.train import load_onnx
+    from sim.plates.train import main as train_main
+
+    # the shipped model back in torch (batch norm folded, LSTM gates reordered) answers as ONNX Runtime does
+    images = np.random.default_rng(0).uniform(-1.0, 1.0, (2, 1, HEIGHT, 160)).astype(np.float32)
+    shipped = ort.InferenceSession(str(PLATE_MODEL), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        loaded = load_onnx(PLATE_MODEL).eval()(torch.from_numpy(images)).numpy()
+    np.testing.assert_allclose(loaded, shipped.run(None, {"image": images})[0], atol=1e-4)
+
+    write_crops(tmp_path / "train.npz", 40, seed=8)
+    out = tmp_path / "model.onnx"
+    train_main([str(tmp_path / "train.npz"), "--out", str(out), "--init", str(PLATE_MODEL), "--max-lr", "1e-4",
+                "--epochs", "1", "--batch", "16", "--threads", "1"])  # fmt: skip
+    training = json.loads(ort.InferenceSession(str(out)).get_modelmeta().custom_metadata_map["training"])
+    shipped_training = json.loads(shipped.get_modelmeta().custom_metadata_map["training"])
+    assert training["trained_on_from"] == shipped_training
+    assert training["epochs"] == 1 and training["max_lr"] == 1e-4
