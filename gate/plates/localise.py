@@ -289,11 +289,14 @@ def _verify(gray: Image, proposal: Proposal, scale: float, source: str) -> list[
             return []
         plate = proposal.quad / scale
         quad = _grow(plate, 0.06, 0.12)
+        # its row is the plate's own height: row_crop adds a row's margins around it, which the outline's
+        # would double (the characters then fill a third of the crop's height, and more are misread)
+        row = _grow(plate, 0.06, 0.0)
         short, long = sorted(float(np.linalg.norm(plate[i + 1] - plate[i])) for i in range(2))
         shape = long / max(short, 1.0)
         # most plates are one-row: a blob of their shape is read before squarer ones (lamps, windows, badges)
         score = proposal.fill + (0.5 if ONE_ROW_SHAPE[0] <= shape <= ONE_ROW_SHAPE[1] else 0.0)
-        blobs = [PlateCandidate(quad, (quad,), score, source + "-blob")]
+        blobs = [PlateCandidate(quad, (row,), score, source + "-blob")]
         if shape < SQUARE_PLATE:  # as square as a two-row plate: also read as its two rows
             left, right = (plate[0] + plate[3]) / 2, (plate[1] + plate[2]) / 2
             top, bottom = (np.array([plate[0], plate[1], right, left]), np.array([left, right, plate[2], plate[3]]))

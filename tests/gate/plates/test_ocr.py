@@ -124,6 +124,21 @@ def test_a_two_row_plate_blurred_into_one_blob_is_read_as_its_two_halves(
 
 
 @pytest.mark.parametrize(
+    ("seed", "text", "fmt"), [(10, "261TG15", "kz_org"), (63, "186HXU01", "kz_2012"), (119, "186HXU01", "kz_2012")]
+)
+def test_a_plate_found_only_as_a_blob_is_read_at_its_own_height(ocr: PlateOcr, seed: int, text: str, fmt: str) -> None:
+    """Mud merged the characters into one blob: the recogniser reads the blob as a row of the plate's own
+    height (with the outline's margins as well, the characters filled a third of its crop and were misread)."""
+    frame, truth = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, "dirt")
+    at_plate = [c for c in find_plates(frame, 3) if _on_plate(c, truth)]
+    assert at_plate and all(c.blob for c in at_plate), "characters were found: not this case"
+    reader = _kz_reader(ocr)
+    match, confidence, _ = reader.read_frame(frame)[0]
+    assert match.text == text
+    assert confidence >= reader.settings.min_confidence
+
+
+@pytest.mark.parametrize(
     ("seed", "text", "fmt", "condition"),
     [
         (0, "203NLY17", "kz_2012", "dirt"),
