@@ -44,9 +44,9 @@ NEAREST_SHARE = 0.7
 # read must be as sure as GUESS_DOUBT reads in a row (0.95 → 0.81); on rendered cars such reads at 0.8–0.95
 # were wrong more often than right
 GUESS_DOUBT = 4.0
-# a plate read NEARER over a confident read, even unsurely, shows that one to be a car's behind the barrier car:
-# it is dropped. Only reads at least NEAR_READ sure count (on rendered cars the surer of grille, lamp and badge
-# "reads" sit below it)
+# a plate read with characters NEARER times taller than a confident read's, even unsurely, shows that read to
+# be a car's behind the barrier car: it is dropped. Only reads at least NEAR_READ sure count (with any read
+# counting, grille, lamp and badge "reads" dropped the right plate in 274 of 1,100 rendered frames)
 NEAR_READ = 0.05
 NEARER = 1.5  # characters this much taller than a confident read's may be a nearer plate: still read
 
