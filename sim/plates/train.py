@@ -210,6 +210,8 @@ def train(
     labels = [label for part in parts for label in part[2]]
     val = load_crops(val_path) if val_path is not None else None
     model = build_model() if init is None else load_onnx(init)
+    # how the starting model was trained travels on in each export's metadata (read once, not every epoch)
+    started_from: dict[str, Any] = {} if init is None else {"max_lr": max_lr, "trained_on_from": _training_info(init)}
     optimiser = torch.optim.AdamW(model.parameters(), lr=max_lr, weight_decay=1e-4)
     steps_per_epoch = len(labels) // batch
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -241,10 +243,14 @@ def train(
             f"{time.monotonic() - began:.0f} s",
             flush=True,
         )
-        info: dict[str, Any] = {"crops": len(labels), "epochs": epoch + 1, "batch": batch, "seed": seed}
-        if init is not None:
-            info |= {"max_lr": max_lr, "trained_on_from": _training_info(init)}
-        info["history"] = history
+        info = {
+            "crops": len(labels),
+            "epochs": epoch + 1,
+            "batch": batch,
+            "seed": seed,
+            **started_from,
+            "history": history,
+        }
         write_onnx(model, HEIGHT, out, {"characters": ALPHABET, "height": str(HEIGHT), "training": json.dumps(info)})
         model.train()
 
