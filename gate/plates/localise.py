@@ -33,6 +33,9 @@ CROP_HEIGHT = 64  # px high of a straightened plate (the ranger's crop; recognis
 MIN_CHARS = 3
 ROW_HEIGHT = 1.3  # a row quad is this many character heights high
 MAX_CHARS = 12
+# a row may slope up to 40° (tan 40° ≈ 0.84): a plate turned by the gate's whole tilt (roll, yaw and pitch each
+# up to 25°) is seen at 36°; a steeper chain of marks is a grille's or a hedge's, not a plate's row
+MAX_ROW_SLOPE = 0.84
 MAX_PROPOSALS = 16
 _SQUARE3 = np.ones((3, 3), dtype=np.uint8)
 MIN_CHAR_PX = 9  # characters smaller than this at full resolution are unreadable anyway
@@ -218,7 +221,7 @@ def _row_quad(row: list[Blob], ox: float, oy: float) -> tuple[Quad, float]:
     vx, vy, _, _ = (float(v) for v in cv2.fitLine(centres, cv2.DIST_L2, 0, 0.01, 0.01).ravel())
     if vx < 0:
         vx, vy = -vx, -vy
-    if abs(vy) > 0.5 * abs(vx):  # steeper than ~27°: not a plate row we can trust
+    if abs(vy) > MAX_ROW_SLOPE * abs(vx):  # steeper: not a plate row we can trust
         vx, vy = 1.0, 0.0
     corners = np.array(
         [[b.x, b.y] for b in row]

@@ -54,6 +54,26 @@ def test_a_plate_turned_in_the_frame_is_found(roll: float) -> None:
     assert found >= 4, f"a plate turned {roll}° found in {found} of 5 frames"
 
 
+@pytest.mark.parametrize(("roll", "yaw"), [(25.0, 25.0), (-25.0, -25.0), (22.0, 20.0)])
+def test_a_row_is_found_along_a_plate_at_the_whole_tilt(roll: float, yaw: float) -> None:
+    """Turned, yawed and looked down on at once (each up to 25°), a plate's rows slope by up to 36° in the
+    frame: the row is found along them, not squared to the frame (its crop would cut the characters)."""
+    condition = replace(sample_condition(np.random.default_rng(5), "tilt"), roll_deg=roll, yaw_deg=yaw, pitch_deg=25.0)
+    for seed in range(3):
+        frame, truth = render_car_frame("899ERM07", np.random.default_rng(seed), "KZ", "kz_2012", condition)
+        outline = np.array(truth.quad, dtype=np.float32)
+        rows = [c.rows[0] for c in find_plates(frame, 3) if quad_iou(c.quad, outline) > 0.3 and not c.blob]
+        assert rows, f"seed {seed}: the plate's row is not found"
+        slope = [abs(_angle(row) - _angle(outline)) for row in rows]
+        assert min(slope) < 3.0, f"seed {seed}: the plate slopes {_angle(outline):.0f}°, its rows {slope}"
+
+
+def _angle(quad: np.ndarray) -> float:
+    """The slope of a quad's top edge in degrees."""
+    dx, dy = quad[1] - quad[0]
+    return float(np.degrees(np.arctan2(dy, dx)))
+
+
 @pytest.mark.parametrize("seed", [64, 66])
 def test_a_dealers_frame_text_is_not_taken_for_the_plate(seed: int) -> None:
     """The frame's small, evenly spaced print ("JAC KOSTANAY") scores as a neater row than the plate's own
