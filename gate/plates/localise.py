@@ -443,9 +443,13 @@ def clean_crop(crop: Image) -> Image:
 
 
 CHAR_CROP_HEIGHT = 80  # px a row is straightened to before its characters are picked out
-_ROW_SPAN = 1.8  # rows straightened this many character heights high (region digits sit higher on some)
+ROW_SPAN = 1.8  # rows straightened this many character heights high (region digits sit higher on some)
 LIGHT_ON_DARK_SHARE = 0.65  # of the row's middle dark: the plate is light characters on a dark ground
-_ROW_REACH = 2.5  # and this many character heights beyond the row's ends (region codes the row missed)
+# and this many character heights beyond the row's ends, for region codes the row missed: a Russian row found
+# as its digits alone ends 4 character heights short of its three-digit region's end (at 2.5 the plate-trained
+# recogniser read "Y011OH299" as "Y011OH28"); EasyOCR's cut crops keep the reach they were tuned at
+ROW_REACH = 3.5
+CUT_REACH = 2.5
 
 
 def _upright(gray: Image) -> tuple[Image, Image, bool]:
@@ -520,12 +524,13 @@ def _lines(binary: Image, char_h: float) -> Image:
     return lines
 
 
-def _wide_row(frame: Image, row: Quad) -> Image:
-    """A row straightened ``_ROW_SPAN`` character heights high and ``_ROW_REACH`` beyond either end."""
+def _wide_row(frame: Image, row: Quad, reach: float) -> Image:
+    """A row straightened ``ROW_SPAN`` character heights high and ``reach`` character heights beyond
+    either end."""
     side = float(np.linalg.norm(row[3] - row[0]))
     row_char = side / ROW_HEIGHT
-    grow_y = (_ROW_SPAN / ROW_HEIGHT - 1.0) / 2
-    grow_x = _ROW_REACH * row_char / max(float(np.linalg.norm(row[1] - row[0])), 1.0)
+    grow_y = (ROW_SPAN / ROW_HEIGHT - 1.0) / 2
+    grow_x = reach * row_char / max(float(np.linalg.norm(row[1] - row[0])), 1.0)
     return rectify(frame, _grow(row, grow_x, grow_y), CHAR_CROP_HEIGHT)
 
 
@@ -534,7 +539,7 @@ def row_crop(frame: Image, row: Quad) -> Image:
     row's quad missed, its slant undone, a plate that is mostly dark turned light; nothing cut or painted.
     Cutting at the first and last character-sized mark drops the first character or the region code when
     blur or dirt merges them into the plate's edge, and the recogniser learned to pass over plate lines."""
-    gray, _, light_on_dark = _upright(_wide_row(frame, row))
+    gray, _, light_on_dark = _upright(_wide_row(frame, row, ROW_REACH))
     return 255 - gray if light_on_dark else gray
 
 
@@ -545,8 +550,8 @@ def char_crop(frame: Image, row: Quad) -> Image:
     paper, which such a recogniser reads as I, 1 or L. Nothing else is removed: blur or dirt can merge
     characters into one blob, and the recogniser reads such a blob better than a mask would keep it.
     Falls back to ``clean_crop`` of the row when no character stands out."""
-    wide = _wide_row(frame, row)
-    px = CHAR_CROP_HEIGHT / _ROW_SPAN
+    wide = _wide_row(frame, row, CUT_REACH)
+    px = CHAR_CROP_HEIGHT / ROW_SPAN
     wide, ink, lines, light_on_dark, char_h = _ink(wide, px)
     if light_on_dark:  # the recogniser expects dark characters on a light plate
         wide = 255 - wide

@@ -40,10 +40,6 @@ GENERIC_CHAR_SURE = 0.95
 # the car at the barrier is the nearest: its plate's characters are the tallest in view; a plate whose
 # characters are much smaller belongs to a car further off (queued, parked, the next lane) and is not read
 NEAREST_SHARE = 0.7
-# a blob (characters run together) or a guessed second row is read less surely than the recogniser says: its
-# read must be as sure as GUESS_DOUBT reads in a row (0.95 → 0.81); on rendered cars such reads at 0.8–0.95
-# were wrong more often than right
-GUESS_DOUBT = 4.0
 # a plate read with characters NEARER times taller than a confident read's, even unsurely, shows that read to
 # be a car's behind the barrier car: it is dropped. Only reads at least NEAR_READ sure count (with any read
 # counting, grille, lamp and badge "reads" dropped the right plate in 274 of 1,100 rendered frames)
@@ -289,8 +285,6 @@ class PlateReader:
         match, confidence = read_plate(probs, self.settings.countries, self.settings.generic, candidate.two_row)
         if match is None:
             return None
-        if candidate.blob or candidate.guessed:
-            confidence **= GUESS_DOUBT
         crop = rectify(frame, candidate.quad)
         return PlateRead(match, float(confidence), candidate.quad, crop)
 

@@ -15,7 +15,7 @@ last column as the recogniser's input is.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import numpy as np
 from gate.plates.localise import find_plates, quad_iou
 from gate.plates.ocr import MAX_ASPECT, fit_height, pad_right
 from gate.plates.reader import line_crop
+from sim.plates.conditions import CONDITIONS
 from sim.plates.dataset import plate_dataset
 from sim.plates.formats import FORMATS
 from sim.plates.plate import text_zones
@@ -35,9 +36,12 @@ TWO_ROW_SHARE = 0.2  # more two-row plates than on the road: they are the hardes
 SAME_PLATE_IOU = 0.3  # a candidate overlapping the plate's outline this much is the plate
 
 
-def labelled_crops(n: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray[Any, Any], str]]:
-    """Up to ``n`` (gray crop, characters left to right) pairs from ``n`` rendered frames."""
-    for sample in plate_dataset(n, rng, two_row=TWO_ROW_SHARE):
+def labelled_crops(
+    n: int, rng: np.random.Generator, conditions: Sequence[str] = CONDITIONS
+) -> Iterator[tuple[np.ndarray[Any, Any], str]]:
+    """Up to ``n`` (gray crop, characters left to right) pairs from ``n`` rendered frames, in ``conditions``
+    (a condition named twice gets twice the share)."""
+    for sample in plate_dataset(n, rng, conditions=conditions, two_row=TWO_ROW_SHARE):
         labelled = labelled_crop(sample.frame, sample.truth)
         if labelled is not None:
             yield labelled
@@ -64,10 +68,10 @@ def to_input(crop: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], int]:
     return pad_right(scaled, MAX_WIDTH), scaled.shape[1]
 
 
-def write_crops(path: Path, n: int, seed: int) -> int:
+def write_crops(path: Path, n: int, seed: int, conditions: Sequence[str] = CONDITIONS) -> int:
     """Render ``n`` frames from ``seed`` and save their labelled crops to ``path`` (.npz); how many were kept."""
     images, widths, labels = [], [], []
-    for crop, label in labelled_crops(n, np.random.default_rng(seed)):
+    for crop, label in labelled_crops(n, np.random.default_rng(seed), conditions):
         image, width = to_input(crop)
         images.append(image)
         widths.append(width)
@@ -86,8 +90,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out", type=Path, help=".npz file to write")
     parser.add_argument("--n", type=int, default=20000, help="frames to render")
     parser.add_argument("--seed", type=int, default=1000, help="keep clear of the benchmark's and tests' seeds")
+    parser.add_argument(
+        "--conditions", nargs="+", default=CONDITIONS, help="conditions to render; name one twice for twice its share"
+    )
     args = parser.parse_args(argv)
-    kept = write_crops(args.out, args.n, args.seed)
+    kept = write_crops(args.out, args.n, args.seed, args.conditions)
     print(f"{args.out}: {kept} crops from {args.n} frames")
 
 

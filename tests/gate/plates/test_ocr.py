@@ -124,7 +124,28 @@ def test_a_two_row_plate_blurred_into_one_blob_is_read_as_its_two_halves(
 
 
 @pytest.mark.parametrize(
-    ("seed", "text", "fmt"), [(10, "261TG15", "kz_org"), (63, "186HXU01", "kz_2012"), (119, "186HXU01", "kz_2012")]
+    ("condition", "seed", "text"),
+    [("multi", 3, "Y011OH299"), ("multi", 8, "Y011OH299"), ("lowres", 0, "Y011OH299"), ("lowres", 9, "K733MM116")],
+)
+def test_a_russian_plate_found_as_its_digits_is_read_with_its_whole_region(
+    ocr: PlateOcr, condition: str, seed: int, text: str
+) -> None:
+    """A Russian plate's letters are smaller than its digits, so its row may be found as the digits alone,
+    under half the plate: the crop reaches on past the letters to the three-digit region's end (a shorter
+    reach read the region's first two digits, a valid plate of another region)."""
+    frame, truth = render_car_frame(text, np.random.default_rng(seed), "RU", "ru", condition)
+    outline = np.array(truth.quad, dtype=np.float32)
+    found = max(find_plates(frame, 3), key=lambda c: quad_iou(c.quad, outline))
+    row = found.rows[0]
+    assert np.linalg.norm(row[1] - row[0]) < 0.5 * np.linalg.norm(outline[1] - outline[0]), "not this case"
+    reader = PlateReader(PlateSettings(countries=("RU",), trigger="always"), lambda _r: None, ocr=ocr)
+    match, confidence, _ = reader.read_frame(frame)[0]
+    assert match.text == text
+    assert confidence >= reader.settings.min_confidence
+
+
+@pytest.mark.parametrize(
+    ("seed", "text", "fmt"), [(10, "261TG15", "kz_org"), (63, "186HXU01", "kz_2012"), (2, "186HXU01", "kz_2012")]
 )
 def test_a_plate_found_only_as_a_blob_is_read_at_its_own_height(ocr: PlateOcr, seed: int, text: str, fmt: str) -> None:
     """Mud merged the characters into one blob: the recogniser reads the blob as a row of the plate's own
@@ -164,7 +185,7 @@ def test_the_barrier_cars_blob_beats_a_background_plates_clean_rows(
 
 @pytest.mark.parametrize(
     ("seed", "text", "fmt", "condition"),
-    [(85, "186HXU01", "kz_2012", "blur"), (58, "261TG15", "kz_org", "dirt"), (145, "186HXU01", "kz_2012", "dirt")],
+    [(46, "186HXU01", "kz_2012", "dirt"), (145, "186HXU01", "kz_2012", "dirt")],
 )
 def test_a_background_plate_is_not_the_lanes_when_a_nearer_plate_reads_unsurely(
     ocr: PlateOcr, seed: int, text: str, fmt: str, condition: str

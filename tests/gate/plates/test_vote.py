@@ -11,16 +11,16 @@ CROP = np.zeros((64, 256), dtype=np.uint8)
 QUAD = np.zeros((4, 2), dtype=np.float32)
 
 
-def _read(text: str, confidence: float = 0.9) -> PlateRead:
+def _read(text: str, confidence: float = 0.97) -> PlateRead:
     return PlateRead(PlateMatch(text, "KZ", "kz_2012", 0), confidence, QUAD, CROP)
 
 
 def test_two_agreeing_reads_accept() -> None:
     vote = PlateVote(votes_needed=2, window_s=3.0, no_read_after_s=6.0)
     assert vote.add(_read("123ABC02"), 0.0) is None
-    result = vote.add(_read("123ABC02", 0.95), 0.5)
+    result = vote.add(_read("123ABC02", 0.99), 0.5)
     assert result is not None and result.plate == "123ABC02" and result.votes == 2
-    assert result.confidence == 0.95 and result.country == "KZ"
+    assert result.confidence == 0.99 and result.country == "KZ"
     assert vote.add(_read("123ABC02"), 0.6) is None  # one result per vehicle
 
 

@@ -43,6 +43,22 @@ def test_one_row_crops_are_labelled_with_the_plate_and_misses_are_skipped() -> N
     assert len(crops) >= 15 and all(set(label) <= set(ALPHABET) for _, label in crops)
 
 
+def test_training_cuts_up_to_a_characters_height_off_either_end() -> None:
+    """How far a crop reaches past the plate's characters varies with what its row caught: training cuts a
+    random part of up to a character's height off either end (or adds a little margin), so the model does
+    not lean on it."""
+    from sim.plates.train import CHAR_PX, augment
+
+    frame, truth = render_car_frame("507KTE14", np.random.default_rng(5), "KZ", "kz_2012", "day")
+    labelled = labelled_crop(frame, truth)
+    assert labelled is not None
+    image, width = to_input(labelled[0])
+    widths = [augment(image, width, np.random.default_rng(seed))[1] for seed in range(300)]
+    # stretched or squeezed by at most 15 % after the cut
+    assert min(widths) >= 0.85 * (width - 2 * (CHAR_PX + 3)) and max(widths) <= 1.15 * (width + 6)
+    assert min(widths) < 0.85 * (width - CHAR_PX) + 2, "never cut as much as a character's height at each end"
+
+
 def test_stored_crops_are_the_recognisers_input(tmp_path: Path) -> None:
     kept = write_crops(tmp_path / "crops.npz", 12, seed=4)
     data = np.load(tmp_path / "crops.npz")
