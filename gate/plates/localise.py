@@ -446,8 +446,8 @@ CHAR_CROP_HEIGHT = 80  # px a row is straightened to before its characters are p
 ROW_SPAN = 1.8  # rows straightened this many character heights high (region digits sit higher on some)
 LIGHT_ON_DARK_SHARE = 0.65  # of the row's middle dark: the plate is light characters on a dark ground
 # and this many character heights beyond the row's ends, for region codes the row missed: a Russian row found
-# as its digits alone ends 4 character heights short of its three-digit region's end (at 2.5 the plate-trained
-# recogniser read "Y011OH299" as "Y011OH28"); EasyOCR's cut crops keep the reach they were tuned at
+# as its digits alone ends more than 2.5 character heights short of its three-digit region's end (at 2.5 the
+# plate-trained recogniser read "Y011OH299" as "Y011OH28"); EasyOCR's cut crops keep the reach they were tuned at
 ROW_REACH = 3.5
 CUT_REACH = 2.5
 
