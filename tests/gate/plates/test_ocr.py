@@ -47,8 +47,8 @@ def _on_plate(candidate: PlateCandidate, truth: PlateTruth) -> bool:
     return quad_iou(candidate.quad, np.array(truth.quad, dtype=np.float32)) > 0.2
 
 
-def _kz_reader(ocr: PlateOcr) -> PlateReader:
-    return PlateReader(PlateSettings(countries=("KZ",), trigger="always"), lambda _r: None, ocr=ocr)
+def _lane_reader(ocr: PlateOcr, country: str = "KZ") -> PlateReader:
+    return PlateReader(PlateSettings(countries=(country,), trigger="always"), lambda _r: None, ocr=ocr)
 
 
 def test_ocr_batch_answers_each_crop_in_order(ocr: PlateOcr) -> None:
@@ -104,7 +104,7 @@ def test_a_two_row_plate_whose_bottom_row_breaks_up_is_read_by_its_top_row(
     frame, truth = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, condition, rows=2)
     at_plate = [c for c in find_plates(frame, 3) if _on_plate(c, truth)]
     assert not any(c.two_row and not c.guessed for c in at_plate), "the bottom row was found: not this case"
-    reader = _kz_reader(ocr)
+    reader = _lane_reader(ocr)
     match, confidence, _ = reader.read_frame(frame)[0]
     assert (match.text, match.format) == (text, fmt)
     assert confidence >= reader.settings.min_confidence
@@ -120,7 +120,7 @@ def test_a_two_row_plate_blurred_into_one_blob_is_read_as_its_two_halves(
     frame, truth = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, "blur", rows=2)
     at_plate = [c for c in find_plates(frame, 3) if _on_plate(c, truth)]
     assert at_plate and all(c.blob for c in at_plate), "characters were found: not this case"
-    assert _kz_reader(ocr).read_frame(frame)[0][0].text == text
+    assert _lane_reader(ocr).read_frame(frame)[0][0].text == text
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,7 @@ def test_a_russian_plate_found_as_its_digits_is_read_with_its_whole_region(
     found = max(find_plates(frame, 3), key=lambda c: quad_iou(c.quad, outline))
     row = found.rows[0]
     assert np.linalg.norm(row[1] - row[0]) < 0.5 * np.linalg.norm(outline[1] - outline[0]), "not this case"
-    reader = PlateReader(PlateSettings(countries=("RU",), trigger="always"), lambda _r: None, ocr=ocr)
+    reader = _lane_reader(ocr, "RU")
     match, confidence, _ = reader.read_frame(frame)[0]
     assert match.text == text
     assert confidence >= reader.settings.min_confidence
@@ -153,7 +153,7 @@ def test_a_plate_found_only_as_a_blob_is_read_at_its_own_height(ocr: PlateOcr, s
     frame, truth = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, "dirt")
     at_plate = [c for c in find_plates(frame, 3) if _on_plate(c, truth)]
     assert at_plate and all(c.blob for c in at_plate), "characters were found: not this case"
-    reader = _kz_reader(ocr)
+    reader = _lane_reader(ocr)
     match, confidence, _ = reader.read_frame(frame)[0]
     assert match.text == text
     assert confidence >= reader.settings.min_confidence
@@ -177,7 +177,7 @@ def test_the_barrier_cars_blob_beats_a_background_plates_clean_rows(
     first_at_plate = next(i for i, c in enumerate(candidates) if _on_plate(c, truth))
     assert candidates[first_at_plate].blob
     assert any(not c.blob for c in candidates[:first_at_plate]), "no background plate ranked first: not this case"
-    reader = _kz_reader(ocr)
+    reader = _lane_reader(ocr)
     reads = reader.read_frame(frame)
     assert reads[0][0].text == text
     assert reads[0][1] >= reader.settings.min_confidence
@@ -193,7 +193,7 @@ def test_a_background_plate_is_not_the_lanes_when_a_nearer_plate_reads_unsurely(
     """A background car's plate reads confidently, the barrier car's (blurred or muddy) does not: no plate
     clears the bar (the ranger reads it) rather than the car behind taking this one's passage."""
     frame, truth = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, condition)
-    reader = _kz_reader(ocr)
+    reader = _lane_reader(ocr)
     bar = reader.settings.min_confidence
     behind = [c for c in find_plates(frame, 3) if not _on_plate(c, truth)]
     behind_reads = [read for read in (reader._read_candidate(frame, c) for c in behind) if read is not None]
