@@ -401,6 +401,21 @@ def find_plates(frame: Image, max_candidates: int = 5) -> list[PlateCandidate]:
     return kept
 
 
+# headlight glare washes a plate out to grey characters on white, and motion blur smears them grey: the
+# frame's strongest edges (lamps, the car's outline) then set every threshold, and the plate's are too faint
+# for any. Equalising contrast tile by tile (CLAHE: tiles of 80 × 45 px on a 1280 × 720 frame, about one
+# plate's height) lifts them; contrast is capped so flat road and sky do not turn to noise.
+EQUALISE_CLIP = 3.0
+EQUALISE_TILES = 16
+
+
+def equalise(frame: Image) -> Image:
+    """The frame in gray with its contrast equalised tile by tile: where washed-out or smeared plates show
+    (``PlateReader`` looks again on it when the frame itself gave no sure read)."""
+    equalised: Image = cv2.createCLAHE(EQUALISE_CLIP, (EQUALISE_TILES, EQUALISE_TILES)).apply(to_gray(frame))
+    return equalised
+
+
 def rectify(frame: Image, quad: Quad, height: int = CROP_HEIGHT) -> Image:
     """The quad's content warped to an upright gray crop ``height`` pixels high (width keeps the aspect)."""
     gray = to_gray(frame)

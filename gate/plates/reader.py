@@ -2,7 +2,8 @@
 
     camera thread   offer(frame)  — never blocks: the newest frame replaces one not yet taken
     plate thread    newest frame → trigger (idle: ~0.3 ms and nothing else) → find_plates → rectify
-                    → PlateOcr.read → match_plate / match_printed_rows → PlateVote → on_result(PlateResult)
+                    → PlateOcr.read → match_plate / match_printed_rows (no sure read: all again on the
+                    frame equalised) → PlateVote → on_result(PlateResult)
 
 OCR (tens of milliseconds a frame) runs on the plate thread, so the camera thread's QR decoding and the
 card readers never wait on it. While a vehicle stands in the lane, ``votes_needed`` frames agreeing on
@@ -25,7 +26,7 @@ import numpy as np
 
 from gate.errors import GateError
 from gate.plates.decode import Probs, best_path, constrained, layouts
-from gate.plates.localise import Image, PlateCandidate, Quad, char_crop, find_plates, rectify, row_crop
+from gate.plates.localise import Image, PlateCandidate, Quad, char_crop, equalise, find_plates, rectify, row_crop
 from gate.plates.ocr import PlateOcr
 from gate.plates.settings import PlateSettings, roi_box
 from gate.plates.trigger import VehicleTrigger, make_trigger
@@ -67,6 +68,9 @@ class PlateRead:
     confidence: float
     quad: Quad
     crop: Image
+
+
+Seen = tuple[float, bool, PlateRead]  # one candidate's read: its character height, whether sure, the read
 
 
 @dataclass
@@ -250,11 +254,23 @@ class PlateReader:
         return [(r.match, r.confidence, r.quad) for r in reads]
 
     def _read(self, frame: Image) -> tuple[list[PlateRead], list[PlateCandidate]]:
+        """The frame's reads, best first (see ``rank``), and its candidates. A frame with no sure read is
+        looked at again with its contrast equalised (``equalise``): a plate washed out by headlights or
+        smeared by motion is often found and read only there. The second look's reads join the first's, so
+        a nearer plate read unsurely in either still drops a background car's read in the other. A frame
+        read surely at the first look (nearly all) costs nothing more."""
+        seen, candidates = self._look(frame)
+        if not any(sure for _, sure, _ in seen):
+            again, again_candidates = self._look(equalise(frame))
+            seen += again
+            candidates += again_candidates
+        return rank(seen), candidates
+
+    def _look(self, frame: Image) -> tuple[list[Seen], list[PlateCandidate]]:
         """The nearest candidates in the lane read best first until one is a confident plate (the rest are
         usually not plates), and on past it only where characters much taller than its own may still be a
         nearer plate: a background car's plate found as clean rows outranks the barrier car's found only as
-        a blob. A confident read is dropped when a plate is read much nearer, even unsurely: it is a car's
-        behind the barrier car. Confident reads come first, nearest first; then the rest, surest first."""
+        a blob."""
         x0, y0, x1, y1 = roi_box(self.settings.roi, frame.shape)
         in_lane = [
             c
@@ -262,7 +278,7 @@ class PlateReader:
             if x0 <= c.quad[:, 0].mean() <= x1 and y0 <= c.quad[:, 1].mean() <= y1
         ]
         candidates = nearest(in_lane, self.settings.min_char_px)
-        reads: list[tuple[float, bool, PlateRead]] = []  # the candidate's character height, sure or not, the read
+        seen: list[Seen] = []
         sure_px = 0.0  # character height of the nearest confident read so far
         for candidate in candidates:
             if sure_px and candidate.char_px < NEARER * sure_px:
@@ -271,13 +287,10 @@ class PlateReader:
             if read is None:
                 continue
             sure = read.confidence >= self.settings.min_confidence
-            reads.append((candidate.char_px, sure, read))
+            seen.append((candidate.char_px, sure, read))
             if sure:
                 sure_px = max(sure_px, candidate.char_px)
-        nearest_px = max((px for px, _, read in reads if read.confidence >= NEAR_READ), default=0.0)
-        kept = [(px if sure else 0.0, read) for px, sure, read in reads if not sure or NEARER * px > nearest_px]
-        kept.sort(key=lambda pr: (pr[0], pr[1].confidence), reverse=True)
-        return [read for _, read in kept], candidates
+        return seen, candidates
 
     def _read_candidate(self, frame: Image, candidate: PlateCandidate) -> PlateRead | None:
         crop_line = line_crop(frame, candidate, cut=self.ocr.recogniser == "easyocr")
@@ -287,6 +300,16 @@ class PlateReader:
             return None
         crop = rectify(frame, candidate.quad)
         return PlateRead(match, float(confidence), candidate.quad, crop)
+
+
+def rank(seen: list[Seen]) -> list[PlateRead]:
+    """A frame's reads in the lane's order: confident reads first, nearest first; then the rest, surest
+    first. A confident read is dropped when a plate is read much nearer, even unsurely: it is a car's behind
+    the barrier car."""
+    nearest_px = max((px for px, _, read in seen if read.confidence >= NEAR_READ), default=0.0)
+    kept = [(px if sure else 0.0, read) for px, sure, read in seen if not sure or NEARER * px > nearest_px]
+    kept.sort(key=lambda pr: (pr[0], pr[1].confidence), reverse=True)
+    return [read for _, read in kept]
 
 
 def nearest(candidates: list[PlateCandidate], min_char_px: float = 0.0) -> list[PlateCandidate]:

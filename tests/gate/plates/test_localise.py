@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gate.plates import find_plates, quad_iou, rectify
-from gate.plates.localise import CROP_HEIGHT, char_crop, clean_crop, row_crop
+from gate.plates.localise import CROP_HEIGHT, char_crop, clean_crop, equalise, row_crop
 from sim.plates import render_car_frame
 from sim.plates.conditions import sample_condition
 from sim.plates.scene import PlateTruth
@@ -95,6 +95,17 @@ def test_a_plate_found_only_as_a_blob_comes_before_squarer_blobs(
     """Blur, glare or mud leave no character to pick out: of the blobs (lamps, badges, windows, the plate)
     the one shaped like a one-row plate is among the few read."""
     assert _found(*render_car_frame(text, np.random.default_rng(seed), country, fmt, condition))
+
+
+def test_a_plate_washed_out_by_headlights_is_found_once_the_frame_is_equalised() -> None:
+    """Glare leaves grey characters on a white plate beside lamps far brighter: nothing is found on the plate
+    in the frame itself, the plate first in the frame equalised."""
+    frame, truth = render_car_frame("629PII20", np.random.default_rng(32), "KZ", "kz_2012", "glare")
+    truth_quad = np.array(truth.quad, dtype=np.float32)
+    assert all(quad_iou(c.quad, truth_quad) == 0.0 for c in find_plates(frame, 5))
+    equalised = equalise(frame)
+    assert equalised.shape == frame.shape[:2]
+    assert quad_iou(find_plates(equalised, 5)[0].quad, truth_quad) > 0.4
 
 
 def test_empty_frame_has_no_plate() -> None:

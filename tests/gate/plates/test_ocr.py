@@ -201,6 +201,24 @@ def test_a_background_plate_is_not_the_lanes_when_a_nearer_plate_reads_unsurely(
     assert all(match.text == text or confidence < bar for match, confidence, _ in reader.read_frame(frame))
 
 
+@pytest.mark.parametrize(
+    ("seed", "text", "fmt", "condition"),
+    [(4, "629PII20", "kz_2012", "glare"), (96, "261TG15", "kz_org", "glare"), (12, "186HXU01", "kz_2012", "blur")],
+)
+def test_a_frame_read_unsurely_is_read_again_equalised(
+    ocr: PlateOcr, seed: int, text: str, fmt: str, condition: str
+) -> None:
+    """Headlight glare or motion blur leaves the plate too faint to read surely in the frame as it is; the
+    frame equalised reads it."""
+    frame, _ = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, condition)
+    reader = _lane_reader(ocr)
+    bar = reader.settings.min_confidence
+    first, _ = reader._look(frame)
+    assert not any(sure for _, sure, _ in first), "read surely at the first look: not this case"
+    match, confidence, _ = reader.read_frame(frame)[0]
+    assert (match.text, confidence >= bar) == (text, True)
+
+
 def test_lane_thread_votes_and_reports_the_plate(ocr: PlateOcr) -> None:
     results: list[PlateResult] = []
     done = threading.Event()
