@@ -46,6 +46,11 @@ NEAREST_SHARE = 0.7
 # counting, grille, lamp and badge "reads" dropped the right plate in 274 of 1,100 rendered frames)
 NEAR_READ = 0.05
 NEARER = 1.5  # characters this much taller than a confident read's may be a nearer plate: still read
+# a confident read is checked on its crop nudged this share of its height up and down (a pixel or two at the
+# recogniser's 32 px); read otherwise either time, its confidence is scaled by UNSTEADY, below the bar. On
+# 3,000 rendered frames this took confident wrong reads from 10 to 6, and as many right reads were kept.
+STEADY_NUDGE = 0.04
+UNSTEADY = 0.5
 
 
 @dataclass(frozen=True)
@@ -298,8 +303,29 @@ class PlateReader:
         match, confidence = read_plate(probs, self.settings.countries, self.settings.generic, candidate.two_row)
         if match is None:
             return None
+        if confidence >= self.settings.min_confidence and not self._steady(crop_line, match.text, candidate.two_row):
+            confidence *= UNSTEADY
         crop = rectify(frame, candidate.quad)
         return PlateRead(match, float(confidence), candidate.quad, crop)
+
+    def _steady(self, crop_line: Image, text: str, two_row: bool) -> bool:
+        """Whether the crop nudged ``STEADY_NUDGE`` of its height up and down reads ``text`` both times.
+        Through mud or motion blur the recogniser can be sure of a wrong character, and that certainty
+        rarely survives a nudge of a pixel or two; a plate truly read stays read."""
+        rows = max(1, round(STEADY_NUDGE * crop_line.shape[0]))
+        nudged = [nudge(crop_line, rows), nudge(crop_line, -rows)]
+        for probs in self.ocr.probabilities(nudged):
+            match, _ = read_plate(probs, self.settings.countries, self.settings.generic, two_row)
+            if match is None or match.text != text:
+                return False
+        return True
+
+
+def nudge(crop: Image, rows: int) -> Image:
+    """The crop moved ``rows`` pixels down (up when negative), its edge row repeated into the gap."""
+    index = np.clip(np.arange(crop.shape[0]) - rows, 0, crop.shape[0] - 1)
+    moved: Image = crop[index]
+    return moved
 
 
 def rank(seen: list[Seen]) -> list[PlateRead]:
