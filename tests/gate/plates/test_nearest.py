@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from gate.plates.localise import ROW_HEIGHT, PlateCandidate
-from gate.plates.reader import NEAREST_SHARE, nearest
+from gate.plates.reader import NEAR_READ, NEAREST_SHARE, PlateRead, Seen, nearest, rank
+from protocol.plates import match_plate
 
 
 def _candidate(x: float, char_px: float, source: str = "edges") -> PlateCandidate:
@@ -41,3 +42,22 @@ def test_a_car_further_off_is_not_read_even_when_alone_in_view() -> None:
     assert nearest([queued, barrier_blob], min_char_px=16) == [barrier_blob]
     assert nearest([queued], min_char_px=16) == []
     assert nearest([queued], min_char_px=0) == [queued]
+
+
+def _seen(text: str, confidence: float, char_px: float) -> Seen:
+    match = match_plate(text, ("KZ",))
+    assert match is not None
+    quad = _candidate(0, char_px).quad
+    read = PlateRead(match, confidence, quad, np.zeros((8, 8), dtype=np.uint8))
+    return (char_px, confidence >= 0.95, read)
+
+
+def test_a_sure_read_is_dropped_for_a_nearer_plate_read_unsurely_but_not_for_a_lamps_faint_read() -> None:
+    """A plate read much nearer, even unsurely, shows a sure read to be a background car's; a lamp or a
+    windscreen read as a plate only faintly (0.06, 0.09 seen at night and in traffic) shows nothing."""
+    background = _seen("123ABC02", 1.0, 19)
+    barrier = _seen("907XKE15", 0.3, 45)
+    lamp = _seen("500ABC09", 0.09, 56)
+    assert [read.match.text for read in rank([background, barrier])] == ["907XKE15"]
+    assert [read.match.text for read in rank([background, lamp])] == ["123ABC02", "500ABC09"]
+    assert lamp[2].confidence < NEAR_READ <= barrier[2].confidence
