@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from gate.plates.localise import find_plates, quad_iou
+from gate.plates.localise import equalise, find_plates, quad_iou
 from gate.plates.ocr import MAX_ASPECT, fit_height, pad_right
 from gate.plates.reader import line_crop
 from sim.plates.conditions import CONDITIONS
@@ -49,16 +49,18 @@ def labelled_crops(
 
 def labelled_crop(frame: np.ndarray[Any, Any], truth: PlateTruth) -> tuple[np.ndarray[Any, Any], str] | None:
     """The crop the reader would read of the truth's plate, and its characters in the order they stand on
-    it; None when the localiser misses the plate or finds it with the wrong number of rows."""
+    it; None when the localiser misses the plate or finds it with the wrong number of rows. A plate the
+    localiser misses in the frame is looked for in the frame equalised, as the reader looks again there."""
     outline = np.array(truth.quad, dtype=np.float32)
-    # a plate may be found in both layouts (a lone short row is also read with a guessed partner row): the
-    # crop is the one in the plate's own
-    layout = [c for c in find_plates(frame, 3) if len(c.rows) == truth.rows]
-    found = max(layout, key=lambda c: quad_iou(c.quad, outline), default=None)
-    if found is None or quad_iou(found.quad, outline) < SAME_PLATE_IOU:
-        return None
-    label = "".join(chars for chars, _box in text_zones(truth.text, FORMATS[truth.format], truth.rows))
-    return line_crop(frame, found, cut=False), label  # as the reader crops for this recogniser
+    for look in (frame, equalise(frame)):
+        # a plate may be found in both layouts (a lone short row is also read with a guessed partner row):
+        # the crop is the one in the plate's own
+        layout = [c for c in find_plates(look, 3) if len(c.rows) == truth.rows]
+        found = max(layout, key=lambda c: quad_iou(c.quad, outline), default=None)
+        if found is not None and quad_iou(found.quad, outline) >= SAME_PLATE_IOU:
+            label = "".join(chars for chars, _box in text_zones(truth.text, FORMATS[truth.format], truth.rows))
+            return line_crop(look, found, cut=False), label  # as the reader crops for this recogniser
+    return None
 
 
 def to_input(crop: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], int]:

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from gate.plates.decode import ALPHABET
+from gate.plates.localise import equalise, find_plates, quad_iou
 from gate.plates.ocr import fit_height
+from gate.plates.reader import line_crop
 from protocol.plates import match_two_rows
 from sim.plates import FORMATS, render_car_frame, text_zones
 from sim.plates.crops import HEIGHT, MAX_WIDTH, labelled_crop, labelled_crops, to_input, write_crops
@@ -41,6 +43,17 @@ def test_one_row_crops_are_labelled_with_the_plate_and_misses_are_skipped() -> N
     assert labelled_crop(np.zeros_like(frame), truth) is None  # no plate found: nothing to learn from
     crops = list(labelled_crops(20, np.random.default_rng(6)))
     assert len(crops) >= 15 and all(set(label) <= set(ALPHABET) for _, label in crops)
+
+
+def test_a_plate_found_only_once_the_frame_is_equalised_is_cut_from_the_equalised_frame() -> None:
+    """Headlight glare hides this plate from the localiser until the frame is equalised; the reader then reads
+    the equalised frame's crop, and so training learns from it."""
+    frame, truth = render_car_frame("629PII20", np.random.default_rng(32), "KZ", "kz_2012", "glare")
+    assert all(quad_iou(c.quad, np.array(truth.quad, dtype=np.float32)) == 0.0 for c in find_plates(frame, 3))
+    labelled = labelled_crop(frame, truth)
+    assert labelled is not None and labelled[1] == "629PII20"
+    equalised = equalise(frame)
+    assert labelled[0].tolist() == line_crop(equalised, find_plates(equalised, 3)[0], cut=False).tolist()
 
 
 def test_training_cuts_up_to_a_characters_height_off_either_end() -> None:
