@@ -52,13 +52,14 @@ def labelled_crop(frame: np.ndarray[Any, Any], truth: PlateTruth) -> tuple[np.nd
     it; None when the localiser misses the plate or finds it with the wrong number of rows. A plate the
     localiser misses in the frame is looked for in the frame equalised, as the reader looks again there."""
     outline = np.array(truth.quad, dtype=np.float32)
-    for look in (frame, equalise(frame)):
+    label = "".join(chars for chars, _box in text_zones(truth.text, FORMATS[truth.format], truth.rows))
+    for equalised in (False, True):  # the frame equalised only when its own look misses the plate
+        look = equalise(frame) if equalised else frame
         # a plate may be found in both layouts (a lone short row is also read with a guessed partner row):
         # the crop is the one in the plate's own
         layout = [c for c in find_plates(look, 3) if len(c.rows) == truth.rows]
         found = max(layout, key=lambda c: quad_iou(c.quad, outline), default=None)
         if found is not None and quad_iou(found.quad, outline) >= SAME_PLATE_IOU:
-            label = "".join(chars for chars, _box in text_zones(truth.text, FORMATS[truth.format], truth.rows))
             return line_crop(look, found, cut=False), label  # as the reader crops for this recogniser
     return None
 

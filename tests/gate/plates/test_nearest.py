@@ -6,6 +6,7 @@ import numpy as np
 
 from gate.plates.localise import ROW_HEIGHT, PlateCandidate
 from gate.plates.reader import NEAR_READ, NEAREST_SHARE, PlateRead, Seen, nearest, rank
+from gate.plates.settings import PlateSettings
 from protocol.plates import match_plate
 
 
@@ -49,7 +50,7 @@ def _seen(text: str, confidence: float, char_px: float) -> Seen:
     assert match is not None
     quad = _candidate(0, char_px).quad
     read = PlateRead(match, confidence, quad, np.zeros((8, 8), dtype=np.uint8))
-    return (char_px, confidence >= 0.95, read)
+    return (char_px, confidence >= PlateSettings.min_confidence, read)
 
 
 def test_a_sure_read_is_dropped_for_a_nearer_plate_read_unsurely_but_not_for_a_lamps_faint_read() -> None:
