@@ -430,13 +430,25 @@ def rectify(frame: Image, quad: Quad, height: int = CROP_HEIGHT) -> Image:
     return crop
 
 
+def _areas(a: Quad, b: Quad) -> tuple[float, float, float]:
+    """The areas of two quads (as polygons) and of their intersection."""
+    pa, pb = a.astype(np.float32).reshape(-1, 1, 2), b.astype(np.float32).reshape(-1, 1, 2)
+    inter, _ = cv2.intersectConvexConvex(pa, pb)
+    return abs(cv2.contourArea(pa)), abs(cv2.contourArea(pb)), float(inter)
+
+
 def quad_iou(a: Quad, b: Quad) -> float:
     """Intersection over union of two quads (as polygons)."""
-    pa, pb = a.astype(np.float32).reshape(-1, 1, 2), b.astype(np.float32).reshape(-1, 1, 2)
-    area_a, area_b = abs(cv2.contourArea(pa)), abs(cv2.contourArea(pb))
-    inter, _ = cv2.intersectConvexConvex(pa, pb)
+    area_a, area_b, inter = _areas(a, b)
     union = area_a + area_b - inter
-    return float(inter / union) if union > 0 else 0.0
+    return inter / union if union > 0 else 0.0
+
+
+def quad_overlap(a: Quad, b: Quad) -> float:
+    """The share of the smaller quad that lies inside the other (1.0: one holds the other)."""
+    area_a, area_b, inter = _areas(a, b)
+    smaller = min(area_a, area_b)
+    return inter / smaller if smaller > 0 else 0.0
 
 
 def clean_crop(crop: Image) -> Image:

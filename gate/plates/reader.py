@@ -2,8 +2,8 @@
 
     camera thread   offer(frame)  — never blocks: the newest frame replaces one not yet taken
     plate thread    newest frame → trigger (idle: ~0.3 ms and nothing else) → find_plates → rectify
-                    → PlateOcr.read → match_plate / match_printed_rows (no sure read: all again on the
-                    frame equalised) → PlateVote → on_result(PlateResult)
+                    → PlateOcr.read → match_plate / match_printed_rows (no sure read, or only small
+                    ones: all again on the frame equalised) → agreement → PlateVote → on_result(PlateResult)
 
 OCR (tens of milliseconds a frame) runs on the plate thread, so the camera thread's QR decoding and the
 card readers never wait on it. While a vehicle stands in the lane, ``votes_needed`` frames agreeing on
@@ -18,7 +18,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -26,7 +26,17 @@ import numpy as np
 
 from gate.errors import GateError
 from gate.plates.decode import Probs, best_path, constrained, layouts
-from gate.plates.localise import Image, PlateCandidate, Quad, char_crop, equalise, find_plates, rectify, row_crop
+from gate.plates.localise import (
+    Image,
+    PlateCandidate,
+    Quad,
+    char_crop,
+    equalise,
+    find_plates,
+    quad_overlap,
+    rectify,
+    row_crop,
+)
 from gate.plates.ocr import PlateOcr
 from gate.plates.settings import PlateSettings, roi_box
 from gate.plates.trigger import VehicleTrigger, make_trigger
@@ -48,6 +58,9 @@ NEAREST_SHARE = 0.7
 # background car's plate was accepted the more)
 NEAR_READ = 0.15
 NEARER = 1.5  # characters this much taller than a confident read's may be a nearer plate: still read
+# a read overlapping a confident read's place by this share of the smaller is the same plate seen otherwise
+# (rows or a blob, the frame or its equalised look measure its characters differently), never a nearer one
+SAME_PLACE = 0.5
 # a confident read is checked on its crop nudged this share of its height up and down (a pixel or two at the
 # recogniser's 32 px); read otherwise either time, its confidence is set to UNSTEADY times the bar: never
 # accepted alone, yet still above the frame's other unsure reads (it is still the likeliest). On 3,000 rendered
@@ -57,6 +70,16 @@ NEARER = 1.5  # characters this much taller than a confident read's may be a nea
 STEADY_NUDGE = 0.04
 UNSTEADY = 0.99
 STEADY_BELOW = 0.999
+# a confident read that another read of its place at least this sure contradicts is doubted as a nudged one is
+# (on 6,000 rendered frames every contradicting read was over 0.9: the frame's crops of one plate, as rows or
+# with a guessed second row, each surely wrong about a character blur or mud hides)
+CONTRADICTS = 0.9
+# a frame whose confident reads all have characters smaller than this is looked at again too: such a read may
+# be a car's behind a barrier car the first look missed (its plate washed out or smeared); the second look
+# finds the nearer plate, and ``rank`` drops the far read. On 6,000 rendered frames the five background
+# plates read surely at the first look had characters 9–16 px high; a barrier car's, seen as hardware.md
+# sets the camera, some 20 px
+LOOK_AGAIN_PX = 18.0
 
 
 @dataclass(frozen=True)
@@ -265,17 +288,19 @@ class PlateReader:
         return [(r.match, r.confidence, r.quad) for r in reads]
 
     def _read(self, frame: Image) -> tuple[list[PlateRead], list[PlateCandidate]]:
-        """The frame's reads, best first (see ``rank``), and its candidates. A frame with no sure read is
-        looked at again with its contrast equalised (``equalise``): a plate washed out by headlights or
-        smeared by motion is often found and read only there. The second look's reads join the first's, so
-        a nearer plate read unsurely in either still drops a background car's read in the other. A frame
-        read surely at the first look (nearly all) costs nothing more."""
+        """The frame's reads, best first (see ``rank``), and its candidates. A frame with no sure read, or
+        only small ones (``LOOK_AGAIN_PX``), is looked at again with its contrast equalised (``equalise``):
+        a plate washed out by headlights or smeared by motion is often found and read only there. The second
+        look's reads join the first's, so a nearer plate read unsurely in either still drops a background
+        car's read in the other, and the two looks' reads of one place must agree. A frame read surely at
+        the first look (nearly all) costs nothing more."""
         seen, candidates = self._look(frame)
-        if not any(sure for _, sure, _ in seen):
+        agreed = self._agreed(seen)
+        if not any(sure and px >= LOOK_AGAIN_PX for px, sure, _ in agreed):
             again, again_candidates = self._look(equalise(frame))
-            seen += again
+            agreed = self._agreed(seen + again)
             candidates += again_candidates
-        return rank(seen), candidates
+        return rank(agreed), candidates
 
     def _look(self, frame: Image) -> tuple[list[Seen], list[PlateCandidate]]:
         """The nearest candidates in the lane read best first until one is a confident plate (the rest are
@@ -290,18 +315,23 @@ class PlateReader:
         ]
         candidates = nearest(in_lane, self.settings.min_char_px)
         seen: list[Seen] = []
-        sure_px = 0.0  # character height of the nearest confident read so far
         for candidate in candidates:
-            if sure_px and candidate.char_px < NEARER * sure_px:
+            if not worth_reading(candidate, seen):
                 continue
             read = self._read_candidate(frame, candidate)
-            if read is None:
-                continue
-            sure = read.confidence >= self.settings.min_confidence
-            seen.append((candidate.char_px, sure, read))
-            if sure:
-                sure_px = max(sure_px, candidate.char_px)
+            if read is not None:
+                seen.append((candidate.char_px, read.confidence >= self.settings.min_confidence, read))
         return seen, candidates
+
+    def _agreed(self, seen: list[Seen]) -> list[Seen]:
+        """The reads, each confident one that another read of its place contradicts (``contradicted``) set
+        just under the bar as a read a nudge changes: the frame's crops of one plate, as rows or with a
+        guessed second row, in either look, disagree where blur or mud hide a character."""
+        doubted = UNSTEADY * self.settings.min_confidence
+        return [
+            (px, False, replace(read, confidence=doubted)) if sure and contradicted(read, seen) else (px, sure, read)
+            for px, sure, read in seen
+        ]
 
     def _read_candidate(self, frame: Image, candidate: PlateCandidate) -> PlateRead | None:
         crop_line = line_crop(frame, candidate, cut=self.ocr.recogniser == "easyocr")
@@ -328,6 +358,28 @@ class PlateReader:
         return True
 
 
+def worth_reading(candidate: PlateCandidate, seen: list[Seen]) -> bool:
+    """Whether a frame's next candidate is read, given the reads so far: every one until a read is
+    confident; past it, one whose characters are much taller (a nearer plate, perhaps the barrier car's),
+    or one at the place of a confident read not sure enough to stand alone (a second opinion on it)."""
+    sure = [(px, read) for px, is_sure, read in seen if is_sure]
+    if not sure:
+        return True
+    return candidate.char_px >= NEARER * max(px for px, _ in sure) or any(
+        read.confidence < STEADY_BELOW and quad_overlap(candidate.quad, read.quad) >= SAME_PLACE for _, read in sure
+    )
+
+
+def contradicted(read: PlateRead, seen: list[Seen]) -> bool:
+    """Whether another read of the same place, at least ``CONTRADICTS`` sure, reads otherwise."""
+    return any(
+        other.confidence >= CONTRADICTS
+        and other.match.text != read.match.text
+        and quad_overlap(other.quad, read.quad) >= SAME_PLACE
+        for _, _, other in seen
+    )
+
+
 def nudge(crop: Image, rows: int) -> Image:
     """The crop moved ``rows`` pixels down (up when negative), its edge row repeated into the gap."""
     index = np.clip(np.arange(crop.shape[0]) - rows, 0, crop.shape[0] - 1)
@@ -337,10 +389,18 @@ def nudge(crop: Image, rows: int) -> Image:
 
 def rank(seen: list[Seen]) -> list[PlateRead]:
     """A frame's reads in the lane's order: confident reads first, nearest first; then the rest, surest
-    first. A confident read is dropped when a plate is read much nearer, even unsurely: it is a car's behind
-    the barrier car."""
-    nearest_px = max((px for px, _, read in seen if read.confidence >= NEAR_READ), default=0.0)
-    kept = [(px if sure else 0.0, read) for px, sure, read in seen if not sure or NEARER * px > nearest_px]
+    first. A confident read is dropped when a plate is read much nearer elsewhere in the frame, even
+    unsurely: it is a car's behind the barrier car."""
+
+    def behind(px: float, read: PlateRead) -> bool:
+        return any(
+            other_px >= NEARER * px
+            and other.confidence >= NEAR_READ
+            and quad_overlap(other.quad, read.quad) < SAME_PLACE
+            for other_px, _, other in seen
+        )
+
+    kept = [(px if sure else 0.0, read) for px, sure, read in seen if not (sure and behind(px, read))]
     kept.sort(key=lambda pr: (pr[0], pr[1].confidence), reverse=True)
     return [read for _, read in kept]
 
