@@ -23,9 +23,9 @@ from gate.plates import (
 from gate.plates.decode import ALPHABET
 from gate.plates.export import main as export_main
 from gate.plates.export import model_path
-from gate.plates.localise import Quad, row_crop
+from gate.plates.localise import Quad, equalise, row_crop
 from gate.plates.ocr import PLATE_MODEL, fit_height
-from gate.plates.reader import nudge
+from gate.plates.reader import nudge, rank
 from protocol.plates import match_plate
 from sim.plates import render_car_frame
 from sim.plates.scene import PlateTruth
@@ -219,8 +219,37 @@ def test_a_frame_read_unsurely_is_read_again_equalised(
     bar = reader.settings.min_confidence
     first, _ = reader._look(frame)
     assert not any(sure for _, sure, _ in first), "read surely at the first look: not this case"
+    again, _ = reader._look(equalise(frame))
+    assert any(sure and read.match.text == text for _, sure, read in again)
     match, confidence, _ = reader.read_frame(frame)[0]
     assert (match.text, confidence >= bar) == (text, True)
+
+
+@pytest.mark.parametrize(
+    ("seed", "text", "fmt"), [(10, "186HXU01", "kz_2012"), (12, "186HXU01", "kz_2012"), (2, "261TG15", "kz_org")]
+)
+def test_a_frame_smeared_by_motion_is_read_with_its_blur_undone(
+    ocr: PlateOcr, monkeypatch: pytest.MonkeyPatch, seed: int, text: str, fmt: str
+) -> None:
+    """A car still rolling smears its plate 10–14 px: neither the frame nor its equalised look reads it
+    surely; undone (``deblur``), it reads. A generic reader never tries: no grammar would catch what the
+    filter's ringing makes up."""
+    frame, _ = render_car_frame(text, np.random.default_rng(seed), "KZ", fmt, "blur")
+    reader = _lane_reader(ocr)
+    bar = reader.settings.min_confidence
+    looks = [reader._look(frame)[0], reader._look(equalise(frame))[0]]
+    two_looks = rank(reader._agreed(looks[0] + looks[1]))
+    assert not (two_looks and two_looks[0].match.text == text and two_looks[0].confidence >= bar), "not this case"
+    match, confidence, _ = reader.read_frame(frame)[0]
+    assert (match.text, confidence >= bar) == (text, True)
+
+    generic = PlateReader(PlateSettings(countries=(), generic=True, trigger="always"), lambda _r: None, ocr=ocr)
+    monkeypatch.setattr("gate.plates.reader.deblur", _never)
+    generic.read_frame(frame)
+
+
+def _never(*_args: object) -> np.ndarray:
+    raise AssertionError("deblurred in generic mode")
 
 
 @pytest.mark.parametrize(("seed", "text"), [(195, "791JPR01"), (242, "425FHC09"), (264, "999EYT02")])
