@@ -338,7 +338,7 @@ class PlateReader:
     def _agreed(self, seen: list[Seen]) -> list[Seen]:
         """The reads, each confident one that another read of its place contradicts (``contradicted``) set
         just under the bar as a read a nudge changes: the frame's crops of one plate, as rows or with a
-        guessed second row, in either look, disagree where blur or mud hide a character."""
+        guessed second row, in any look, disagree where blur or mud hide a character."""
         doubted = UNSTEADY * self.settings.min_confidence
         return [
             (px, False, replace(read, confidence=doubted)) if sure and contradicted(read, seen) else (px, sure, read)
