@@ -40,7 +40,7 @@ from gpiozero.pins.mock import MockFactory
 from gate.config import GateConfig, GateSettings, PlateLaneSettings, ServerSettings
 from gate.controller import GateController
 from gate.frames import QueueFrameSource
-from protocol import Direction, GateEvent, permit_id_bytes
+from protocol import Direction, GateEvent, Reason, permit_id_bytes
 from sim.camera import SimCamera
 from sim.cardholders import CardHolder, LaneReader, gate_protocols, plan_cardholders, reader_fault
 from sim.errors import ScenarioError, SimError
@@ -535,6 +535,9 @@ class Demo:
             self._issue(step.visitor, int(time.time()))  # unlisted: issued while this gate is offline
         assert step.visitor.token is not None
         for _ in range(TRIES):
+            if Reason.GRANTED_UNLISTED.value in step.expect and not lane.link.is_cut:
+                # a queue held the visitor until the network was back: the gate may have synced the permit
+                step.expect = step.expect | {Reason.GRANTED.value}
             step.tries += 1
             lane.camera.present(step.visitor.token)
             if self._await_answer(lane, step, DECISION_WAIT_S):
