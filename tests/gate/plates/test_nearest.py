@@ -12,9 +12,11 @@ from gate.plates.reader import (
     NEAREST_SHARE,
     SAME_PLACE,
     STEADY_BELOW,
+    UNSTEADY,
     PlateRead,
     Seen,
     contradicted,
+    doubted,
     nearest,
     rank,
     worth_reading,
@@ -117,3 +119,10 @@ def test_past_a_sure_read_only_nearer_plates_and_second_opinions_on_a_doubtful_r
     assert not worth_reading(further, doubtful)
     assert worth_reading(nearer, doubtful) and worth_reading(nearer, certain)
     assert certain[0][2].confidence >= STEADY_BELOW > doubtful[0][2].confidence
+
+
+def test_a_doubted_read_stays_under_the_bar_and_the_surer_first() -> None:
+    bar = PlateSettings.min_confidence
+    levels = [doubted(c, bar) for c in (bar, 0.97, 0.999, 1.0)]
+    assert levels == sorted(levels) and len(set(levels)) == 4
+    assert UNSTEADY * bar < levels[0] and levels[-1] < bar
