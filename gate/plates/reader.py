@@ -317,9 +317,10 @@ class PlateReader:
 
     def _look(self, frame: Image) -> tuple[list[Seen], list[PlateCandidate]]:
         """The nearest candidates in the lane read best first until one is a confident plate (the rest are
-        usually not plates), and on past it only where characters much taller than its own may still be a
-        nearer plate: a background car's plate found as clean rows outranks the barrier car's found only as
-        a blob."""
+        usually not plates), and on past it only where ``worth_reading`` says: characters much taller than
+        its own may still be a nearer plate (a background car's plate found as clean rows outranks the
+        barrier car's found only as a blob), and a read not sure enough to stand alone gets a second opinion
+        from the other crops of its place."""
         x0, y0, x1, y1 = roi_box(self.settings.roi, frame.shape)
         in_lane = [
             c
