@@ -11,7 +11,7 @@ from pathlib import Path
 
 from firmware_tools.check import report_lines, run_checks
 from firmware_tools.enroll import EnrollError, read_one_card, register_card
-from firmware_tools.permit_inspect import InspectError, describe, load_keyring, texts_in_image
+from firmware_tools.permit_inspect import VERIFIED, InspectError, describe, load_keyring, texts_in_image
 from firmware_tools.provision import ProvisionError, ReaderSpec, provision
 from firmware_tools.serial_ports import card_line, list_serial_ports, open_for_cli, sniff
 from gate.errors import GateError
@@ -26,9 +26,11 @@ def _permit_inspect(args: argparse.Namespace) -> int:
     if not texts:
         print(f"no QR code found in {args.image}", file=sys.stderr)
         return 1
-    for text in texts:
-        print(json.dumps(describe(text, keyring), ensure_ascii=False, indent=2))
-    return 0
+    verdicts = [describe(text, keyring) for text in texts]
+    for verdict in verdicts:
+        print(json.dumps(verdict, ensure_ascii=False, indent=2))
+    # a script (or a technician's `&&`) must be able to tell a permit a gate would refuse from one it accepts
+    return 0 if all(verdict["verdict"] == VERIFIED for verdict in verdicts) else 1
 
 
 def _serial_list(_args: argparse.Namespace) -> int:
@@ -124,7 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     permit = commands.add_parser("permit", help="look at e-permits").add_subparsers(dest="action", required=True)
     inspect = permit.add_parser(
-        "inspect", help="decode a permit (QR text or a photo of it) and verify it against the server's keys"
+        "inspect",
+        help="decode a permit (QR text or a photo of it) and verify it against the server's keys",
+        description="Decode a permit and verify it against the server's keys. Exits 0 only when every permit "
+        "found verifies; 1 when one is malformed, forged, signed by an unknown key or not checked (no --keys).",
     )
     source = inspect.add_mutually_exclusive_group(required=True)
     source.add_argument("text", nargs="?", help="the QR text, PK1:…")

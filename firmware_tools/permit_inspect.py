@@ -13,6 +13,8 @@ import httpx
 from protocol import Keyring, KeyringError, TokenError, verify_token
 from protocol.permit import PREFIX
 
+VERIFIED = "signature ok"  # the one verdict on which a gate would go on to check the permit's claims
+
 
 class InspectError(Exception):
     """Root of the errors of ``qaqpa-tools permit``."""
@@ -64,7 +66,7 @@ def describe(text: str, keyring: Keyring | None) -> dict[str, Any]:
         return {"verdict": err.reason.value, "detail": str(err)}
     permit = verified.permit
     return {
-        "verdict": "signature ok",
+        "verdict": VERIFIED,
         "kid": verified.kid,
         "id": permit.id_text,
         "park": permit.park,

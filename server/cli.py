@@ -1,6 +1,7 @@
 """``qaqpa-server``: a thin command line over the server's functions. Every command has ``--help``.
 
-Every command keeps its data (SQLite file, signing key) in ``$QAQPA_DATA_DIR``, else ``./var``.
+Every command keeps its data (SQLite file, signing key) in ``$QAQPA_DATA_DIR``, else ``./var``; its database
+is ``--db``, else ``$QAQPA_DATABASE_URL``, else the SQLite file there.
 """
 
 from __future__ import annotations
@@ -10,16 +11,21 @@ import dataclasses
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TextIO
+from typing import TextIO, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Connection
 
+from protocol import Direction
 from server.accounts import Role, add_user
+from server.api.schemas import GateCreate, ParkCreate
 from server.bookings import DAY_MINUTES, SlotPlan, hhmm, parse_hhmm, set_slots, slot_plan
 from server.config import Settings, parse_trusted_proxies
 from server.db import make_engine, upgrade
 from server.errors import InvalidInput, ServerError
-from server.parks import get_park
+from server.parks import create_gate, create_park, get_park, issue_device_token
+
+Body = TypeVar("Body", bound=BaseModel)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -49,6 +55,44 @@ def cmd_migrate(args: argparse.Namespace, _stdin: TextIO) -> int:
     finally:
         engine.dispose()
     print(f"database is at the newest schema: {engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def _checked(model: type[Body], **values: object) -> Body:
+    """``values`` checked by the API's own body type, so the command line accepts exactly what the API does."""
+    try:
+        return model.model_validate({name: value for name, value in values.items() if value is not None})
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in err.errors()
+        )
+        raise InvalidInput(problems) from err
+
+
+def cmd_park_add(args: argparse.Namespace, _stdin: TextIO) -> int:
+    body = _checked(
+        ParkCreate,
+        slug=args.slug,
+        name=args.name,
+        capacity=args.capacity,
+        daily_quota=args.daily_quota,
+        timezone=args.timezone,
+    )
+    with _transaction(args) as conn:
+        park = create_park(conn, body.slug, body.name, body.capacity, body.daily_quota, body.timezone)
+    print(f"added park {park.slug!r} ({park.name}, {park.timezone}, capacity {park.capacity or 'unlimited'})")
+    return 0
+
+
+def cmd_gate_add(args: argparse.Namespace, _stdin: TextIO) -> int:
+    body = _checked(GateCreate, slug=args.slug, name=args.name, direction=args.direction)
+    with _transaction(args) as conn:
+        gate = create_gate(conn, get_park(conn, args.park), body.slug, body.name, body.direction)
+        token = issue_device_token(conn, gate) if args.device_token else None
+    print(f"added {gate.direction.value} gate {gate.slug!r} to park {gate.park_slug!r}")
+    if token is not None:
+        # shown once: only its hash is stored (give it to `qaqpa-tools provision`)
+        print(f"device token: {token}")
     return 0
 
 
@@ -131,7 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--db", metavar="URL", help="database URL (default: sqlite file in the data directory)")
+        p.add_argument(
+            "--db",
+            metavar="URL",
+            help="database URL (default: $QAQPA_DATABASE_URL, else the SQLite file in the data directory)",
+        )
         return p
 
     serve = with_db(commands.add_parser("serve", help="run the HTTP server", description="Run the HTTP server."))
@@ -167,6 +215,30 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--park", metavar="SLUG", help="the park a manager or ranger belongs to")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin (required)")
     add.set_defaults(func=cmd_user_add)
+
+    park = commands.add_parser("park", help="manage parks", description="Manage parks.")
+    park_commands = park.add_subparsers(dest="park_command", required=True, metavar="COMMAND")
+    park_add = with_db(park_commands.add_parser("add", help="add a park", description="Add a park."))
+    park_add.add_argument("slug", help="the park's short name in URLs: lowercase letters, digits, dashes")
+    park_add.add_argument("--name", required=True, help="the park's name as people read it")
+    park_add.add_argument("--capacity", type=int, metavar="N", help="people inside at one time (default 0: no limit)")
+    park_add.add_argument("--daily-quota", type=int, metavar="N", help="entries a day (default 0: no limit)")
+    park_add.add_argument("--timezone", metavar="ZONE", help="IANA time zone (default Asia/Almaty, UTC+5)")
+    park_add.set_defaults(func=cmd_park_add)
+
+    gate = commands.add_parser("gate", help="manage gate lanes", description="Manage a park's gate lanes.")
+    gate_commands = gate.add_subparsers(dest="gate_command", required=True, metavar="COMMAND")
+    gate_add = with_db(
+        gate_commands.add_parser("add", help="add a gate lane", description="Add a gate lane to a park.")
+    )
+    gate_add.add_argument("park", metavar="PARK", help="the park's slug")
+    gate_add.add_argument("slug", help="the gate's short name: lowercase letters, digits, dashes")
+    gate_add.add_argument("--name", required=True, help="the gate's name as rangers read it")
+    gate_add.add_argument("--direction", required=True, choices=[d.value for d in Direction], help="entry or exit")
+    gate_add.add_argument(
+        "--device-token", action="store_true", help="also issue the gate's device token and print it (shown once)"
+    )
+    gate_add.set_defaults(func=cmd_gate_add)
 
     slots = commands.add_parser(
         "slots", help="a park's entry time slots", description="A park's entry time slots and their quotas."

@@ -47,7 +47,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, db: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``$QAQPA_DATA_DIR`` (else ``./var``), ``$QAQPA_MODE`` and an optional ``--db`` URL."""
+        """Settings from ``$QAQPA_DATA_DIR`` (else ``./var``), ``$QAQPA_MODE`` and the database URL: ``db``
+        (a command's ``--db``), else ``$QAQPA_DATABASE_URL``, else the SQLite file in the data directory."""
         env = os.environ if environ is None else environ
         mode: Mode
         match env.get("QAQPA_MODE", "development"):
@@ -63,7 +64,7 @@ class Settings:
         data_dir = Path(explicit_dir) if explicit_dir else DEFAULT_DATA_DIR
         return cls(
             data_dir=data_dir,
-            database_url=db or default_database_url(data_dir),
+            database_url=db or env.get("QAQPA_DATABASE_URL") or default_database_url(data_dir),
             mode=mode,
             tariff=_tariff_from_env(env),
             trusted_proxies=parse_trusted_proxies(env.get("QAQPA_TRUSTED_PROXIES", "")),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from sim.demo import DemoOptions, run_demo
@@ -68,6 +71,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def c_library_log(path: Path) -> Iterator[None]:
+    """Send what C libraries write to file descriptor 2 into ``path``; Python's messages stay on the terminal.
+
+    libosdp prints its own log lines straight to descriptor 2: "Invalid MAC" when a secure-channel handshake
+    is retried, "Going offline" when the demo unplugs a reader. They are expected in a simulated day with
+    faults, but read as failures in the middle of the demo's progress, before any fault is announced.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    with path.open("ab") as log:
+        os.dup2(log.fileno(), 2)
+    python_stderr = sys.stderr
+    sys.stderr = open(terminal, "w", buffering=1, errors="backslashreplace")  # noqa: SIM115 (closed below)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(terminal, 2)
+        sys.stderr.close()
+        sys.stderr = python_stderr
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     options = DemoOptions(
         gates=args.gates,
@@ -80,7 +107,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         work_dir=args.work_dir,
         difficulty=args.difficulty,
     )
-    report = run_demo(options)
+    library_log = (args.report.parent if args.report else Path(tempfile.gettempdir())) / "demo-libosdp.log"
+    print(
+        f"libosdp (the OSDP card readers' library) logs to {library_log}: its [ERROR] lines there are the "
+        "handshake retries and reader unplugs this demo makes on purpose",
+        file=sys.stderr,
+    )
+    with c_library_log(library_log):
+        report = run_demo(options, out=sys.stderr)  # the terminal's stderr, not descriptor 2
     checks = report["checks"]
     print("", file=sys.stderr)
     for name, ok in checks.items():

@@ -41,8 +41,20 @@ def test_inspect_reports_a_forgery(signed: tuple[str, Path], capsys: pytest.Capt
     token, keys = signed
     other = Keyring([SigningKey.generate("k1").public])
     keys.write_text(json.dumps(other.to_jwks()))
-    assert main(["permit", "inspect", token, "--keys", str(keys)]) == 0
+    assert main(["permit", "inspect", token, "--keys", str(keys)]) == 1
     assert json.loads(capsys.readouterr().out)["verdict"] == "bad_signature"
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"), [("PK1:not-base45", "malformed"), ("hello", "malformed"), (None, "unverified")]
+)
+def test_inspect_exits_1_unless_the_permit_verifies(
+    signed: tuple[str, Path], capsys: pytest.CaptureFixture[str], text: str | None, verdict: str
+) -> None:
+    token, keys = signed
+    argv = ["permit", "inspect", text] + ["--keys", str(keys)] if text else ["permit", "inspect", token]
+    assert main(argv) == 1
+    assert json.loads(capsys.readouterr().out)["verdict"] == verdict
 
 
 def test_unreadable_keys_are_a_clear_error(signed: tuple[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

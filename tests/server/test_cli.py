@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from server.accounts import authenticate
 from server.cli import main
 from server.db import make_engine
-from server.parks import create_park
+from server.parks import create_park, gate_for_device_token, get_park
 
 
 def run(argv: list[str], stdin: str = "") -> int:
@@ -57,6 +57,52 @@ def test_user_add_refusals_change_nothing(
     assert run(["user", "add", "b", "--role", "ranger", "--park", "altyn", "--password-stdin"], "y\n") == 0
 
 
+def test_a_newcomer_sets_up_a_park_gate_and_ranger_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the database comes from $QAQPA_DATABASE_URL, so no command repeats --db
+    db = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    monkeypatch.setenv("QAQPA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("QAQPA_DATABASE_URL", db)
+    assert run(["park", "add", "altyn", "--name", "Altyn-Emel", "--capacity", "500"]) == 0
+    assert run(["gate", "add", "altyn", "north", "--name", "North", "--direction", "entry", "--device-token"]) == 0
+    out = capsys.readouterr().out
+    token = out.split("device token: ")[1].strip()
+    assert run(["user", "add", "ranger1", "--role", "ranger", "--park", "altyn", "--password-stdin"], "pw\n") == 0
+    assert not (tmp_path / "data" / "qaqpa.db").exists()
+    engine = make_engine(db)
+    with engine.begin() as conn:
+        park = get_park(conn, "altyn")
+        assert (park.name, park.capacity) == ("Altyn-Emel", 500)
+        gate = gate_for_device_token(conn, token)
+        assert gate is not None and (gate.slug, gate.direction.value) == ("north", "entry")
+    engine.dispose()
+
+
+def test_park_and_gate_refusals_say_why_and_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QAQPA_DATA_DIR", str(tmp_path))
+    assert run(["park", "add", "altyn", "--name", "Altyn-Emel"]) == 0
+    cases = [
+        (["park", "add", "altyn", "--name", "Again"], "already exists"),
+        (["park", "add", "Bad Slug", "--name", "X"], "slug"),
+        (["park", "add", "nul", "--name", "A\x00B"], "U+0000"),
+        (["park", "add", "tz", "--name", "X", "--timezone", "Mars/Olympus"], "timezone"),
+        (["park", "add", "neg", "--name", "X", "--capacity", "-1"], "capacity"),
+        (["gate", "add", "nowhere", "g1", "--name", "G", "--direction", "entry"], "no park"),
+        (["gate", "add", "altyn", "g1", "--name", "\u202eevil", "--direction", "entry"], "U+202E"),
+    ]
+    for argv, message in cases:
+        assert run(argv) == 1, argv
+        assert message in capsys.readouterr().err, argv
+    engine = make_engine(f"sqlite:///{tmp_path / 'qaqpa.db'}")
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM parks")).scalar_one() == 1
+        assert conn.execute(sa.text("SELECT count(*) FROM gates")).scalar_one() == 0
+    engine.dispose()
+
+
 def test_migrate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("QAQPA_DATA_DIR", str(tmp_path))
     assert run(["migrate"]) == 0
@@ -65,7 +111,21 @@ def test_migrate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["serve"], ["migrate"], ["user"], ["user", "add"], ["slots"], ["slots", "list"], ["slots", "set"]]
+    "command",
+    [
+        [],
+        ["serve"],
+        ["migrate"],
+        ["user"],
+        ["user", "add"],
+        ["park"],
+        ["park", "add"],
+        ["gate"],
+        ["gate", "add"],
+        ["slots"],
+        ["slots", "list"],
+        ["slots", "set"],
+    ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
     result = subprocess.run(
