@@ -1,8 +1,10 @@
-"""Licence-plate reading for vehicle lanes: OpenCV finds the plate, a CTC recogniser reads only the crop.
+"""Licence-plate reading for vehicle lanes: OpenCV finds plates, CTC recognisers read the crops, and PP-OCRv4's
+text detector looks where the localiser found nothing that reads surely (see ``reader``).
 
-``PlateReader`` runs a lane's reading on its own thread; ``find_plates``/``rectify`` and ``PlateOcr`` are
-its steps, usable alone (tests, the benchmark). ONNX Runtime comes with the ``plates`` extra; the
-plate-trained recogniser ships in ``gate/plates/models``.
+``PlateReader`` runs a lane's reading on its own thread; ``find_plates``/``rectify`` and ``PlateOcr`` (every
+model: the plate-trained recogniser shipped in ``gate/plates/models``, and PP-OCRv4's detector and recogniser
+from the ``rapidocr-onnxruntime`` wheel) are its steps, usable alone (tests, the benchmark). ONNX Runtime
+comes with the ``plates`` extra; nothing needs torch.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
     GateError (gate.errors)
     └── PlateError            root of everything gate.plates raises
         ├── PlateSettingsError  a [plates] setting that cannot be used; the message names it
-        └── OcrUnavailable      the recogniser cannot load: ONNX Runtime (``plates`` extra), its model file, or
-                                EasyOCR's weights to export (``plate-models`` extra)
+        └── OcrUnavailable      a model cannot load: ONNX Runtime (``plates`` extra), its model file (PP-OCRv4's
+                                come in the rapidocr-onnxruntime wheel), or EasyOCR's weights to export
+                                (``plate-models`` extra)
 
 Third-party errors (cv2, onnxruntime, easyocr, gpiozero) are converted at the boundary with ``raise … from err``.
 """

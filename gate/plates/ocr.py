@@ -1,6 +1,7 @@
-"""Reading straightened plate crops with a CTC recogniser on ONNX Runtime (never a text detector).
+"""The plate reader's models on ONNX Runtime: a CTC recogniser of straightened plate crops (the reader's first),
+and PP-OCRv4's recogniser and text detector (``ppocr``: the reader's second and third), loaded together.
 
-Two recognisers, both ONNX files with their character set and input height in the metadata:
+Two first recognisers, both ONNX files with their character set and input height in the metadata:
 
 - ``plates`` (the default): a small CRNN trained for plates on the crops this gate's own localiser cuts from
   rendered cars (``sim.plates.train``), shipped with the gate in ``gate/plates/models``; 32 px high.
@@ -19,7 +20,6 @@ import os
 import tempfile
 import threading
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ import numpy as np
 from gate.plates.decode import ALPHABET, Probs, best_path
 from gate.plates.errors import OcrUnavailable, PlateError
 from gate.plates.localise import Image
+from gate.plates.onnx import open_session, ort_errors
+from gate.plates.ppocr import TextDetector, TextRecogniser
 from gate.plates.settings import RECOGNISERS, Recogniser
 
 PLATE_MODEL = Path(__file__).parent / "models" / "plates-latin.onnx"
@@ -70,7 +72,8 @@ def pad_right(crop: Image, width: int) -> Image:
 
 
 class PlateOcr:
-    """A recogniser over plate crops, loaded lazily and shared by threads one call at a time.
+    """The reader's models, loaded lazily and shared by lanes and threads one call at a time: the first
+    recogniser (``probabilities``), PP-OCRv4's recogniser (``text``) and detector (``detector``).
 
     ``threads`` is ONNX Runtime's intra-op threads: on the gate's small CPU one or two leave a core for the
     camera and the QR decoder. ``recogniser`` picks the model (see above); ``model_dir`` is where the
@@ -87,15 +90,21 @@ class PlateOcr:
         self._lock = threading.Lock()
         self._cols: list[int] = []
         self._height = EASYOCR_HEIGHT
+        self.text = TextRecogniser(threads)
+        self.detector = TextDetector(threads)
 
     @property
     def loaded(self) -> bool:
         return self._session is not None
 
-    def load(self) -> None:
-        """Load the model now (a lane calls this at start so the first car does not wait for it)."""
+    def load(self, learned: bool = True) -> None:
+        """Load the models now (a lane calls this at start so the first car does not wait for them);
+        PP-OCRv4's two only when ``learned`` (``PlateSettings.learned``)."""
         with self._lock:
             self._ensure()
+        if learned:
+            self.text.load()
+            self.detector.load()
 
     def _ensure(self) -> Any:
         if self._session is None:
@@ -113,18 +122,18 @@ class PlateOcr:
     def _open_plates(self) -> tuple[Path, Any]:
         if not PLATE_MODEL.is_file():
             raise OcrUnavailable(f"the plate recogniser {PLATE_MODEL} is missing: reinstall qaqpa")
-        return PLATE_MODEL, _open(PLATE_MODEL, self.threads)
+        return PLATE_MODEL, open_session(PLATE_MODEL, self.threads)
 
     def _open_easyocr(self) -> tuple[Path, Any]:
         from gate.plates.export import ensure_model  # not at import: ``python -m gate.plates.export``
 
         path = ensure_model(self.model_dir)
         try:
-            return path, _open(path, self.threads)
+            return path, open_session(path, self.threads)
         except OcrUnavailable:
             path.unlink(missing_ok=True)  # a damaged file (a power cut, a bad card): export it again
             path = ensure_model(self.model_dir)
-            return path, _open(path, self.threads)
+            return path, open_session(path, self.threads)
 
     def probabilities(self, crops: Sequence[Image]) -> list[Probs]:
         """Per-column probabilities (blank, then ``decode.ALPHABET``) of each gray crop: one batched forward
@@ -142,7 +151,7 @@ class PlateOcr:
             batch = np.stack([pad_right(crop, widest) for crop in sized])[:, None].astype(np.float32) / 127.5 - 1.0
             try:
                 logits = session.run(None, {"image": batch})[0]
-            except _ort_errors() as err:
+            except ort_errors() as err:
                 raise PlateError(f"the plate recogniser failed on {len(crops)} crops: {err}") from err
         kept = _softmax(logits)[:, :, self._cols]
         kept /= np.maximum(kept.sum(axis=2, keepdims=True), 1e-12)
@@ -153,38 +162,6 @@ class PlateOcr:
     def read(self, crops: Sequence[Image]) -> list[tuple[str, float]]:
         """Text (uppercase letters and digits, greedy CTC) and confidence for each gray crop, in order."""
         return [best_path(probs) for probs in self.probabilities(crops)]
-
-
-@cache
-def _ort_errors() -> tuple[type[Exception], ...]:
-    """ONNX Runtime's exceptions (they derive from Exception alone), to convert at this boundary."""
-    from onnxruntime.capi import onnxruntime_pybind11_state as state  # type: ignore[import-untyped]
-
-    return (
-        RuntimeError,
-        ValueError,
-        state.Fail,
-        state.InvalidArgument,
-        state.InvalidGraph,
-        state.InvalidProtobuf,
-        state.NoSuchFile,
-        state.RuntimeException,
-    )
-
-
-def _open(path: Path, threads: int) -> Any:
-    """An ONNX Runtime session of the recogniser at ``path`` on the CPU with ``threads`` threads."""
-    try:
-        import onnxruntime as ort  # type: ignore[import-untyped]
-    except ImportError as err:
-        raise OcrUnavailable("plate reading needs ONNX Runtime: pip install 'qaqpa[plates]'") from err
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except _ort_errors() as err:
-        raise OcrUnavailable(f"the plate recogniser {path} does not load: {err}") from err
 
 
 def _softmax(logits: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

@@ -1,10 +1,18 @@
-"""The lane's plate reader: trigger → localise → rectify → OCR → grammar → vote across frames.
+"""The lane's plate reader: trigger → localise → recognise → (detect → recognise) → grammar → vote.
 
     camera thread   offer(frame)  — never blocks: the newest frame replaces one not yet taken
-    plate thread    newest frame → trigger (idle: ~0.3 ms and nothing else) → find_plates → rectify
-                    → PlateOcr.read → match_plate / match_printed_rows (no sure read, or only small
-                    ones: all again on the frame equalised, then deblurred) → agreement → PlateVote
-                    → on_result(PlateResult)
+    plate thread    newest frame → trigger (idle: ~0.3 ms and nothing else)
+                    1. localise: OpenCV's candidates in the lane (``find_plates``, a few ms) read with the
+                       plate-trained recogniser (``PlateOcr``); no sure read, or only small ones: all again on
+                       the frame equalised, then deblurred (``_read``: rendered plates need these looks)
+                    2. no sure read: the same crops read with PP-OCRv4's recogniser (``ppocr``: real photos)
+                    3. still none: PP-OCRv4's detector on the lane (``TextDetector``), its text boxes grouped
+                       into plates (``group.plate_lines``), read with PP-OCRv4's recogniser
+                    → grammar-constrained decoding (``read_plate``) → ``rank`` → PlateVote → on_result
+
+Each step runs only when the ones before it read nothing surely: a rendered or clean plate costs the
+localiser and a small recogniser pass; a real photo the localiser misses costs the detector (30–120 ms).
+The recognisers and the detector are one ``PlateOcr``, which lanes may share.
 
 OCR (tens of milliseconds a frame) runs on the plate thread, so the camera thread's QR decoding and the
 card readers never wait on it. While a vehicle stands in the lane, ``votes_needed`` frames agreeing on
@@ -22,12 +30,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import cv2
 import numpy as np
 
 from gate.errors import GateError
 from gate.plates.deblur import deblur, motion_blur
 from gate.plates.decode import Probs, best_path, constrained, layouts
+from gate.plates.group import plate_lines, side_by_side
 from gate.plates.localise import (
     Image,
     PlateCandidate,
@@ -43,19 +51,22 @@ from gate.plates.localise import (
 from gate.plates.ocr import PlateOcr
 from gate.plates.settings import PlateSettings, roi_box
 from gate.plates.trigger import VehicleTrigger, make_trigger
-from protocol.plates import PlateMatch, match_plate, match_printed_rows
+from protocol.plates import GENERIC_COUNTRY, PlateMatch, match_plate, match_printed_rows
 
 log = logging.getLogger(__name__)
 GENERIC_SURE_LENGTH = 5  # generic reads shorter than this never clear the bar alone
 GENERIC_OVER = 0.9  # in generic mode a country read this sure is not second-guessed by the greedy read
 # a generic read has no grammar to catch a misread character: it is sure only when its least sure character
-# is this sure (on lpr-dev's real photos a weakest character at 0.9 was still wrong about half the time)
-GENERIC_CHAR_SURE = 0.95
+# is this sure. Chosen on lpr-dev's tuning half (bench lpr --half tune) with PP-OCRv4 reading: of the 34 best
+# reads whose weakest character was 0.95 or surer, 2 were wrong (0.950, and 0.982: another car's plate) and 32
+# right; from 0.985 none was wrong. Never chosen on the measured half.
+GENERIC_CHAR_SURE = 0.985
 # the car at the barrier is the nearest: its plate's characters are the tallest in view; a plate whose
 # characters are much smaller belongs to a car further off (queued, parked, the next lane) and is not read
 NEAREST_SHARE = 0.7
 # a plate read with characters NEARER times taller than a confident read's, even unsurely, shows that read to
-# be a car's behind the barrier car: it is dropped. Only reads at least NEAR_READ sure count: with any read
+# be a car's behind the barrier car: it is dropped. Only reads at least NEAR_READ sure count, or text lines
+# PP-OCRv4's detector found (it tells text from grilles and lamps; a smeared plate's read is as unsure): with any read
 # counting, grille, lamp and badge "reads" dropped the right plate in 274 of 1,100 rendered frames; at 0.05 a
 # headlight read 0.055 sure and a windscreen 0.092 still did (2 of 3,000 frames; at 0.15 neither did, and no
 # background car's plate was accepted the more)
@@ -84,6 +95,12 @@ CONTRADICTS = 0.9
 # plates read surely at the first look had characters 9–16 px high; a barrier car's, seen as hardware.md
 # sets the camera, some 20 px
 LOOK_AGAIN_PX = 18.0
+# PP-OCRv4 misses a plate's region box or a character more often than the plate-trained recogniser on
+# rendered plates, and a plate short of its region is often another format's whole plate (RU H080YH56 read as
+# KZ 1993 H080YH): its country reads are sure only from this confidence. Chosen on rendered seeds 77 and 78
+# (1,600 frames, not the benchmark's): of its 47 best reads at 0.95 or surer, 3 were wrong (0.968, 0.972,
+# 0.992), none at 0.993 or surer (21 right)
+LEARNED_SURE = 0.993
 
 
 @dataclass(frozen=True)
@@ -100,12 +117,13 @@ class PlateResult:
 
 @dataclass(frozen=True)
 class PlateRead:
-    """One frame's reading of one candidate."""
+    """One frame's reading of one candidate; ``detected``: of a text line PP-OCRv4's detector found."""
 
     match: PlateMatch
     confidence: float
     quad: Quad
     crop: Image
+    detected: bool = False
 
 
 Seen = tuple[float, bool, PlateRead]  # one candidate's read: its character height, whether sure, the read
@@ -206,6 +224,7 @@ class PlateReader:
         self.frames_read = 0
         self.frames_dropped = 0
         self.results = 0
+        self.frames_detected = 0  # frames that needed PP-OCRv4's detector
         self.error: str | None = None
 
     # -- the camera side
@@ -224,7 +243,7 @@ class PlateReader:
     def start(self) -> None:
         if self._thread is not None:
             return
-        self.ocr.load()  # a minute-one car must not wait for the model
+        self.ocr.load(self.settings.learned)  # a minute-one car must not wait for the models
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="gate-plates", daemon=True)
         self._thread.start()
@@ -292,19 +311,24 @@ class PlateReader:
         return [(r.match, r.confidence, r.quad) for r in reads]
 
     def _read(self, frame: Image) -> tuple[list[PlateRead], list[PlateCandidate]]:
-        """The frame's reads, best first (see ``rank``), and its candidates. A frame with no sure read, or
-        only small ones (``LOOK_AGAIN_PX``), is looked at again with its contrast equalised (``equalise``):
-        a plate washed out by headlights or smeared by motion is often found and read only there. Still no
-        sure read, the frame is looked at a third time with its motion blur undone (``unblurred``); only
-        where country grammars check the reads: a Wiener filter's ringing makes up characters, and in
-        generic mode it read one more of lpr-dev's 222 real photos wrong and one fewer right, at 147 ms a
-        frame instead of 43 (most real photos never read surely, so nearly all took the third look). Every
-        look's reads join, so a nearer plate read unsurely in one still drops a background car's read in
-        another, and all reads of one place must agree. A frame read surely at the first look (nearly all)
-        costs nothing more."""
+        """The frame's reads, best first (see ``rank``), and its candidates.
+
+        Where country grammars check the reads, a frame with no sure read, or only small ones
+        (``LOOK_AGAIN_PX``), is looked at again with its contrast equalised (``equalise``): a plate washed out by
+        headlights or smeared by motion is often found and read only there; still no sure read, a third time
+        with its motion blur undone (``unblurred``). In generic mode neither: with no grammar to check them,
+        the equalised look read 5 fewer of lpr-dev's 111 tuning photos right (68 → 63) and the deblurred one
+        made up characters. Every look's reads join, so a nearer plate read unsurely in one still drops a
+        background car's read in another, and all reads of one place must agree. These looks remain because
+        PP-OCRv4 does not replace them on rendered plates: without them 96.6 % of the synthetic set read
+        exactly instead of 97.9 %, and 1.2 % were accepted wrong instead of 0.8 %.
+
+        Then PP-OCRv4 (``settings.learned``), still only while no near plate reads surely: its recogniser on
+        the same candidates, then its detector on the lane (``_read_lines``). A frame read surely at the first
+        look (nearly every rendered one) costs nothing more."""
         seen, candidates = self._look(frame)
         agreed = self._agreed(seen)
-        if not any(sure and px >= LOOK_AGAIN_PX for px, sure, _ in agreed):
+        if self.settings.countries and not any(sure and px >= LOOK_AGAIN_PX for px, sure, _ in agreed):
             again, again_candidates = self._look(equalise(frame))
             seen += again
             agreed = self._agreed(seen)
@@ -313,6 +337,13 @@ class PlateReader:
                 seen += sharp
                 agreed = self._agreed(seen)
             candidates += again_candidates
+        if self.settings.learned and not any(sure and px >= LOOK_AGAIN_PX for px, sure, _ in agreed):
+            agreed += self._read_candidates(
+                frame, nearest(candidates, self.settings.min_char_px), self.ocr.text.probabilities
+            )
+            if not any(sure and px >= LOOK_AGAIN_PX for px, sure, _ in agreed):
+                self.frames_detected += 1
+                agreed += self._read_lines(frame)
         return rank(agreed), candidates
 
     def _look(self, frame: Image) -> tuple[list[Seen], list[PlateCandidate]]:
@@ -336,6 +367,45 @@ class PlateReader:
             if read is not None:
                 seen.append((candidate.char_px, read.confidence >= self.settings.min_confidence, read))
         return seen, candidates
+
+    def _read_candidates(
+        self, frame: Image, candidates: list[PlateCandidate], recognise: Callable[[Sequence[Image]], list[Probs]]
+    ) -> list[Seen]:
+        """The localiser's candidates read by one recogniser (PP-OCRv4's), in one batch."""
+        if not candidates:
+            return []
+        crops = [line_crop(frame, c, cut=False) for c in candidates]
+        seen: list[Seen] = []
+        for candidate, probs in zip(candidates, recognise(crops), strict=True):
+            match, confidence = self._learned_read(probs, candidate.two_row)
+            if match is not None:
+                read = PlateRead(match, confidence, candidate.quad, rectify(frame, candidate.quad))
+                seen.append((candidate.char_px, confidence >= self.settings.min_confidence, read))
+        return seen
+
+    def _read_lines(self, frame: Image) -> list[Seen]:
+        """PP-OCRv4's detector on the lane at ``detector_side`` px, its boxes grouped into plate lines, the
+        tallest ``max_lines`` read with PP-OCRv4's recogniser in one batch."""
+        x0, y0, x1, y1 = roi_box(self.settings.roi, frame.shape)
+        boxes = self.ocr.detector.detect(frame[y0:y1, x0:x1], self.settings.detector_side)
+        offset = np.array([x0, y0], dtype=np.float32)
+        lines = plate_lines([(quad + offset, score) for quad, score in boxes])[: self.settings.max_lines]
+        if not lines:
+            return []
+        seen: list[Seen] = []
+        for line, probs in zip(lines, self.ocr.text.probabilities([line.crop(frame) for line in lines]), strict=True):
+            match, confidence = self._learned_read(probs, line.two_row)
+            if match is not None:
+                read = PlateRead(match, confidence, line.quad, rectify(frame, line.quad), detected=True)
+                seen.append((line.char_px, confidence >= self.settings.min_confidence, read))
+        return seen
+
+    def _learned_read(self, probs: Probs, two_row: bool) -> tuple[PlateMatch | None, float]:
+        """PP-OCRv4's output read as a plate: a country read under ``LEARNED_SURE`` is doubted (see there)."""
+        match, confidence = read_plate(probs, self.settings.countries, self.settings.generic, two_row)
+        if match is not None and match.country != GENERIC_COUNTRY and confidence < LEARNED_SURE:
+            confidence = doubted(confidence, self.settings.min_confidence)
+        return match, confidence
 
     def _agreed(self, seen: list[Seen]) -> list[Seen]:
         """The reads, each confident one that another read of its place contradicts (``contradicted``) set
@@ -426,7 +496,7 @@ def rank(seen: list[Seen]) -> list[PlateRead]:
     def behind(px: float, read: PlateRead) -> bool:
         return any(
             other_px >= NEARER * px
-            and other.confidence >= NEAR_READ
+            and (other.confidence >= NEAR_READ or other.detected)
             and quad_overlap(other.quad, read.quad) < SAME_PLACE
             for other_px, _, other in seen
         )
@@ -450,19 +520,7 @@ def line_crop(frame: Image, candidate: PlateCandidate, cut: bool) -> Image:
     same function, see ``sim.plates.crops``); EasyOCR's reads the characters cut out with the plate's lines
     painted over (``char_crop``)."""
     rows = [char_crop(frame, quad) if cut else row_crop(frame, quad) for quad in candidate.rows]
-    return rows[0] if len(rows) == 1 else _side_by_side(rows)
-
-
-def _side_by_side(rows: list[Image]) -> Image:
-    """Two rows' crops on one line (top row first) at one height, a character's gap between them."""
-    height = max(r.shape[0] for r in rows)
-    scaled = [
-        cv2.resize(r, (max(1, round(r.shape[1] * height / r.shape[0])), height), interpolation=cv2.INTER_LINEAR)
-        for r in rows
-    ]
-    gap = np.full((height, height // 2), int(np.percentile(scaled[0], 85)), dtype=np.uint8)
-    line: Image = np.hstack([scaled[0], gap, scaled[1]])
-    return line
+    return rows[0] if len(rows) == 1 else side_by_side(rows)
 
 
 def read_plate(probs: Probs, countries: Sequence[str], generic: bool, two_row: bool) -> tuple[PlateMatch | None, float]:
@@ -484,8 +542,10 @@ def read_plate(probs: Probs, countries: Sequence[str], generic: bool, two_row: b
                 break
     if generic and (best is None or best[1] < GENERIC_OVER):
         text, confidence = best_path(probs, weakest=True)
-        if len(text) < GENERIC_SURE_LENGTH:
-            confidence *= 0.5  # two to four characters are as often a sticker, a badge or half a plate
+        if len(text) < GENERIC_SURE_LENGTH or not any(char.isalpha() for char in text):
+            # two to four characters are as often a sticker, a badge or half a plate; digits alone as often a
+            # date stamp, a phone number or a price (7 of the 111 plates of lpr-dev's tuning half are digits)
+            confidence *= 0.5
         if confidence < GENERIC_CHAR_SURE:
             confidence *= 0.5
         match = match_plate(text, (), True)

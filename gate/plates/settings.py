@@ -46,6 +46,12 @@ class PlateSettings:
     # high, so 16 is safe there.
     min_char_px: float = 0.0
     recogniser: Recogniser = "plates"
+    # PP-OCRv4 (``gate.plates.ppocr``): its recogniser re-reads crops no read of the plate-trained one was sure
+    # of, then its detector looks at the lane scaled to ``detector_side`` px on the longer side, and at most
+    # ``max_lines`` of its plate lines are read (tallest first)
+    learned: bool = True
+    detector_side: int = 960
+    max_lines: int = 12
 
     def __post_init__(self) -> None:
         if self.trigger not in TRIGGERS:
@@ -69,6 +75,10 @@ class PlateSettings:
             raise PlateSettingsError(f"plates.recogniser must be one of {', '.join(RECOGNISERS)}")
         if self.min_char_px < 0:
             raise PlateSettingsError(f"plates.min_char_px must not be negative, not {self.min_char_px}")
+        if not 64 <= self.detector_side <= 4096:
+            raise PlateSettingsError(f"plates.detector_side is 64 to 4096 px, not {self.detector_side}")
+        if self.max_lines < 1:
+            raise PlateSettingsError(f"plates.max_lines must be at least 1, not {self.max_lines}")
         if self.max_candidates < 1:
             raise PlateSettingsError(f"plates.max_candidates must be at least 1, not {self.max_candidates}")
 

@@ -55,13 +55,13 @@ def build_model(batch_norm: bool = True) -> Any:
     """The CRNN: 32 px high in, one column of logits per 4 px of width out (blank + ``ALPHABET``). Without
     ``batch_norm`` its convolutions carry biases instead: the shape of an exported model, whose batch norm
     ONNX folded into them (``load_onnx``)."""
-    from torch import nn
+    from torch import nn  # type: ignore[import-not-found,unused-ignore]  # the plate-models extra
 
     def block(cin: int, cout: int, kernel: Any = 3, padding: Any = 1) -> list[Any]:
         conv = nn.Conv2d(cin, cout, kernel, padding=padding, bias=not batch_norm)
         return [conv, *([nn.BatchNorm2d(cout)] if batch_norm else []), nn.ReLU(inplace=True)]
 
-    class PlateNet(nn.Module):
+    class PlateNet(nn.Module):  # type: ignore[misc,unused-ignore]
         def __init__(self) -> None:
             super().__init__()
             self.cnn = nn.Sequential(
@@ -90,10 +90,10 @@ def load_onnx(path: Path) -> Any:
     """A model exported by ``train`` back in torch, to train on from where it stands: ONNX folded its batch
     norm into the convolutions, and orders the LSTM's gates input, output, forget, cell (torch: input,
     forget, cell, output)."""
-    import onnx
-    import torch
+    import onnx  # type: ignore[import-not-found,unused-ignore]
+    import torch  # type: ignore[import-not-found,unused-ignore]
     from onnx import numpy_helper
-    from torch import nn
+    from torch import nn  # type: ignore[import-not-found,unused-ignore]  # the plate-models extra
 
     graph = onnx.load(str(path)).graph
     weights = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
@@ -158,7 +158,7 @@ def augment(image: Array, width: int, rng: np.random.Generator) -> tuple[Array, 
 
 
 def encode(labels: list[str]) -> tuple[Any, Any]:
-    import torch
+    import torch  # type: ignore[import-not-found,unused-ignore]
 
     targets = torch.tensor([ALPHABET.index(c) + 1 for label in labels for c in label], dtype=torch.long)
     lengths = torch.tensor([len(label) for label in labels], dtype=torch.long)
@@ -167,7 +167,7 @@ def encode(labels: list[str]) -> tuple[Any, Any]:
 
 def batch_tensor(images: Array, width: int) -> Any:
     """A batch cut to its widest crop (the rest is padding) and scaled to -1…1, as ``gate.plates.ocr`` does."""
-    import torch
+    import torch  # type: ignore[import-not-found,unused-ignore]
 
     steps = math.ceil(width / 4) * 4
     return torch.from_numpy(np.ascontiguousarray(images[:, None, :, :steps], dtype=np.float32) / 127.5 - 1.0)
@@ -175,7 +175,7 @@ def batch_tensor(images: Array, width: int) -> Any:
 
 def evaluate(model: Any, images: Array, widths: Array, labels: list[str]) -> float:
     """Share of crops whose greedy read is exactly the label."""
-    import torch
+    import torch  # type: ignore[import-not-found,unused-ignore]
 
     model.eval()
     right = 0
@@ -212,7 +212,7 @@ def train(
 ) -> None:
     """Train from scratch, or on from the exported model ``init``, and export to ``out`` after every epoch
     (a long run can be tried half-way)."""
-    import torch
+    import torch  # type: ignore[import-not-found,unused-ignore]
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
@@ -269,7 +269,7 @@ def train(
 
 
 def _training_info(path: Path) -> Any:
-    import onnx
+    import onnx  # type: ignore[import-not-found,unused-ignore]
 
     metadata = {prop.key: prop.value for prop in onnx.load(str(path), load_external_data=False).metadata_props}
     return json.loads(metadata.get("training", "null"))

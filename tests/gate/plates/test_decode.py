@@ -6,6 +6,7 @@ import numpy as np
 
 from gate.plates.decode import ALPHABET, best_path, constrained, layouts
 from gate.plates.reader import read_plate
+from gate.plates.settings import PlateSettings
 
 
 def _probs(columns: str, sure: float = 0.96) -> np.ndarray:
@@ -47,9 +48,15 @@ def test_two_row_layout_reads_back_in_one_line_order() -> None:
 
 
 def test_generic_mode_reads_what_the_model_sees() -> None:
-    match, confidence = read_plate(_probs("-7-A-B-C-1-2-3-"), (), True, False)
+    match, confidence = read_plate(_probs("-7-A-B-C-1-2-3-", sure=0.99), (), True, False)
     assert match is not None and match.text == "7ABC123" and confidence > 0.9
     assert read_plate(_probs("-A-B-C-"), (), True, False)[0] is None  # no digit: not a plate
+
+
+def test_a_generic_read_of_digits_alone_is_never_sure() -> None:
+    """A date stamp, a phone number or a price reads as digits alone: kept, never sure alone."""
+    match, confidence = read_plate(_probs("-2-0-1-4-0-5-1-3-", sure=0.999), (), True, False)
+    assert match is not None and match.text == "20140513" and confidence < PlateSettings.min_confidence
 
 
 def test_a_generic_read_with_one_unsure_character_is_not_sure() -> None:

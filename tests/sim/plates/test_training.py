@@ -84,7 +84,12 @@ def test_stored_crops_are_the_recognisers_input(tmp_path: Path) -> None:
     assert width == fit_height(crop, HEIGHT).shape[1] == 120
 
 
-@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="training needs torch: '.[plate-models]'")
+needs_torch = pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None, reason="training needs torch: '.[plate-models]' (make test installs it)"
+)
+
+
+@needs_torch
 def test_a_short_training_run_exports_a_model_the_gate_can_run(tmp_path: Path) -> None:
     import onnxruntime as ort
 
@@ -104,6 +109,7 @@ def test_a_short_training_run_exports_a_model_the_gate_can_run(tmp_path: Path) -
         assert logits.shape == (1, width // 4, 1 + len(ALPHABET))
 
 
+@needs_torch
 def test_training_goes_on_from_an_exported_model(tmp_path: Path) -> None:
     import onnxruntime as ort
     import torch
