@@ -3,15 +3,25 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+MODELS_STAMP := $(VENV)/.plate-models
 
 .PHONY: demo test lint bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# plates: ONNX Runtime for vehicle lanes; plate-models: EasyOCR and torch (its recogniser, training, baseline)
-	$(BIN)/pip install --quiet -e '.[dev,plates,plate-models]'
+	# no torch: the gate, the server and the demo never load it. plates: ONNX Runtime for vehicle lanes
+	$(BIN)/pip install --quiet -e '.[dev,plates]'
+	# PP-OCRv4's detector and recogniser come inside rapidocr-onnxruntime's wheel; only its model files are
+	# read. --no-deps: its opencv-python would install a second cv2 over opencv-python-headless's
+	$(BIN)/pip install --quiet --no-deps 'rapidocr-onnxruntime==1.4.4'
 	touch $(STAMP)
+
+# plate-models (torch, EasyOCR): training the plate recogniser, EasyOCR's recogniser, the lpr baseline; only
+# the tests and the benchmarks install it
+$(MODELS_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,plates,plate-models]'
+	touch $(MODELS_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/qaqpa-sim demo --report var/demo-report.json
@@ -22,7 +32,7 @@ browser:
 	@test -x /usr/bin/chromium || $(APT) install -y chromium chromium-driver \
 		|| { $(APT) update && $(APT) install -y chromium chromium-driver; }
 
-test: $(STAMP) browser
+test: $(MODELS_STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q
@@ -32,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(MODELS_STAMP)
 	$(BIN)/python -m bench qr
 	$(BIN)/python -m bench sync
 	$(BIN)/python -m bench ingest

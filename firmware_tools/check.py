@@ -4,7 +4,10 @@ Each check opens the real device the gate would use (the same frame source, card
 code as ``qaqpa-gate run``), so stop the gate's service first (``systemctl stop qaqpa-gate``): a serial
 port or a GPIO pin has one owner at a time. Every failure carries what to do about it.
 
-    config → store → disk → camera → readers → relay/lights → inputs → clock → server link
+    config → store → outbox → disk → camera → readers → relay/lights → inputs → clock → server link
+
+A check that passes but wants a person's attention (events the gate set aside) is a warning: shown, with
+what to do, and not a failure.
 """
 
 from __future__ import annotations
@@ -33,13 +36,14 @@ from gate.readers.factory import open_reader
 from gate.store import GateStore
 from protocol import Keyring, KeyringError, SyncPage
 
-Status = Literal["pass", "fail", "skip"]
+Status = Literal["pass", "warn", "fail", "skip"]
 Confirm = Callable[[str], bool]
 
 API = "/api/v1"
 MIN_FREE_BYTES = 200 * 1024 * 1024  # below this the outbox has little room for days offline
 RTC_DEVICE = Path("/dev/rtc0")
 RELAY_CHECK_S = 0.3
+SET_ASIDE_SHOWN = 5  # set-aside events named with their reasons; `qaqpa-gate status` lists more
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,10 @@ def _skip(name: str, detail: str) -> CheckResult:
     return CheckResult(name, "skip", detail)
 
 
+def _warn(name: str, detail: str, advice: str) -> CheckResult:
+    return CheckResult(name, "warn", detail, advice)
+
+
 # -- store and disk
 
 
@@ -86,6 +94,31 @@ def check_store(config: GateConfig) -> CheckResult:
     if keys == 0:
         return _fail("store", "no permit keys pinned", "run `qaqpa-tools provision` again, or let the gate sync once")
     return _pass("store", f"{path}: integrity ok, {keys} permit key(s) trusted")
+
+
+def check_outbox(config: GateConfig) -> CheckResult:
+    """Events waiting for the server, and those set aside because a server refused them, with the reasons."""
+    path = config.gate.db_path
+    if not path.exists():
+        return _skip("outbox", f"no store at {path}")
+    try:
+        with GateStore(path) as store:
+            waiting = store.outbox_depth()
+            aside = store.set_aside_events()
+    except GateError as err:
+        return _fail("outbox", str(err), "see the store check")
+    detail = f"{waiting} event(s) waiting for the server"
+    if not aside:
+        return _pass("outbox", f"{detail}; none set aside")
+    named = "; ".join(f"{event.id}: {event.reason}" for event in aside[:SET_ASIDE_SHOWN])
+    more = f" (and {len(aside) - SET_ASIDE_SHOWN} more)" if len(aside) > SET_ASIDE_SHOWN else ""
+    return _warn(
+        "outbox",
+        f"{detail}; {len(aside)} set aside and never sent, newest first: {named}{more}",
+        "the gate keeps syncing; these events stay in its store for review (`qaqpa-gate status` lists them) and "
+        "the park's dashboard lists what the server refused: report them with the gate's software version; once "
+        "the server takes them, `qaqpa-gate resend` puts them back in the outbox",
+    )
 
 
 def check_disk(config: GateConfig, min_free: int = MIN_FREE_BYTES) -> CheckResult:
@@ -412,7 +445,7 @@ def run_checks(
                 f"it holds the device token: chmod 600 {config_path}",
             )
         )
-    results += [check_store(config), check_disk(config), check_camera(config, wait_s=2 * wait_s)]
+    results += [check_store(config), check_outbox(config), check_disk(config), check_camera(config, wait_s=2 * wait_s)]
     results += check_readers(config, wait_s=wait_s)
     results += check_outputs(config, pin_factory, confirm)
     results.append(check_inputs(config, pin_factory))

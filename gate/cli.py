@@ -13,14 +13,19 @@ from types import FrameType
 
 from gate.config import load_config
 from gate.controller import GateController
-from gate.errors import GateError
+from gate.errors import GateError, StoreError
 from gate.metrics import GateMetrics
+from gate.private_files import private_dir
 from gate.service import Notifier, supervise
 from gate.store import GateStore
 
 
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    try:
+        private_dir(config.gate.data_dir)  # an older version left it 0755: the store and plate crops are in it
+    except OSError as err:
+        raise StoreError(f"cannot make the data directory {config.gate.data_dir} private: {err}") from err
     controller = GateController(config)
     done = threading.Event()
 
@@ -73,6 +78,14 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resend(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    with GateStore(config.gate.db_path) as store:
+        resent = store.resend_set_aside(args.ids)
+    print(f"{resent} set-aside events back in the outbox; the gate sends them on its next sync")
+    return 0
+
+
 def _ranger_pin(args: argparse.Namespace) -> int:
     from gate.web.sessions import hash_pin
 
@@ -93,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--config", type=Path, required=True, help="gate.toml")
     status.set_defaults(func=_status)
+    resend = commands.add_parser(
+        "resend",
+        help="put events set aside (refused by the server) back in the outbox",
+        description="Put events the server refused, and the gate set aside, back in the outbox: after the server "
+        "was fixed to take them. One it refuses again is set aside again. `qaqpa-tools check` lists them.",
+    )
+    resend.add_argument("--config", type=Path, required=True, help="gate.toml")
+    resend.add_argument("ids", nargs="*", metavar="ID", help="the events' ids (default: every set-aside event)")
+    resend.set_defaults(func=_resend)
     pin = commands.add_parser(
         "ranger-pin",
         help="hash a ranger PIN read from stdin for gate.toml [ranger] pin_hash",

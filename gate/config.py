@@ -45,9 +45,11 @@ barrier" for a permit QR shown meanwhile (its plate must match)::
     votes_needed = 2
     qr_window_s = 10
     recogniser = "plates"        # plates (shipped, trained for plates) | easyocr (scene text; needs plate-models)
+    learned = true               # PP-OCRv4 re-reads unsure crops, then its detector looks at the lane
+    detector_side = 960          # px of the lane's longer side the detector sees (640: faster, finds fewer)
 
-The plate reader (OpenCV, and a plate recogniser on ONNX Runtime) is imported only for a vehicle lane, so a
-QR-only gate never loads it.
+The plate reader (OpenCV, the plate recogniser and PP-OCRv4 on ONNX Runtime) is imported only for a vehicle
+lane, so a QR-only gate never loads it.
 
 The ranger page (gate.web) and the store's housekeeping (gate.disk)::
 

@@ -47,6 +47,9 @@ from gate.readers.base import CardCallback, CardRead, CardReader
 from gate.store import GateStore
 from gate.sync import SyncClient, SyncLoop
 from protocol import GateEvent
+from protocol.fields import check_note
+from protocol.plates import normalize_plate
+from protocol.schemas import MAX_PLATE_CHARS
 
 if TYPE_CHECKING:
     from gate.plates.reader import PlateReader, PlateResult
@@ -300,8 +303,17 @@ class GateController:
         text = reason if not note or not note.strip() else f"{reason}: {note.strip()}"
         if len(text) > MAX_NOTE_CHARS:
             raise GateError(f"a manual open's reason and note have at most {MAX_NOTE_CHARS} characters")
+        try:
+            check_note(text)  # GateEvent.note: a NUL or a bidi override would make an event no server takes
+        except ValueError as err:
+            raise GateError(f"a manual open's reason and note: {err}") from err
         if isinstance(people, bool) or not isinstance(people, int) or not 0 <= people <= MAX_MANUAL_PEOPLE:
             raise GateError(f"people is a count from 0 to {MAX_MANUAL_PEOPLE}, not {people!r}")
+        if plate is not None:
+            typed = plate
+            plate = normalize_plate(typed)  # the form the event and the plate lists keep: "777 abe 01" is 777ABE01
+            if not plate or len(plate) > MAX_PLATE_CHARS:
+                raise GateError(f"{typed!r} is not a plate")
         return self.handle(ManualCredential(text, people, plate))
 
     def stop(self) -> None:
@@ -346,6 +358,7 @@ class GateController:
             "last_error": state.last_error,
             "cursor": state.cursor,
             "outbox": self.store.outbox_depth(),
+            "set_aside": self.store.set_aside_count(),
             "decisions": self.decisions,
             "frames": self.frames,
             "queued": self._queue.qsize(),
@@ -358,8 +371,9 @@ class GateController:
         }
 
     def health_report(self) -> dict[str, Any]:
-        """What the gate tells the server of itself on every sync (``X-Gate-Status``): outbox depth, each
-        reader's state word and the software version, for the managers' gate health (sync thread)."""
+        """What the gate tells the server of itself on every sync (``X-Gate-Status``): outbox depth, events set
+        aside as refused, each reader's state word and the software version, for the managers' gate health
+        (sync thread)."""
         readers = {"camera": "error" if self.camera_error else ("ok" if self.frames else "no_data")}
         for reader in self._readers:
             health = reader.health()
@@ -370,6 +384,7 @@ class GateController:
             readers["plates"] = "error" if plates is None or plates.error else "ok"
         return {
             "outbox": self._sync_store.outbox_depth(),
+            "refused": self._sync_store.set_aside_count(),
             "readers": dict(list(readers.items())[:16]),
             "software": VERSION,
         }

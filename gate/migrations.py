@@ -148,4 +148,19 @@ def m005_plate_party(db: Database) -> None:
     db.execute("UPDATE sync_state SET cursor = NULL WHERE EXISTS (SELECT 1 FROM permits WHERE plate IS NOT NULL)")
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_cards, m003_vehicles, m004_meta, m005_plate_party]
+def m006_refused_events(db: Database) -> None:
+    # an event a server refused (or one this release can no longer send) is set aside: kept, shown, never sent
+    # again and never pruned (pruning takes uploaded events only); NULL refused_at = still to be sent
+    db.execute("ALTER TABLE events ADD COLUMN refused_at REAL")
+    db.execute("ALTER TABLE events ADD COLUMN refused_reason TEXT")
+    db.execute("CREATE INDEX events_refused ON events (seq) WHERE refused_at IS NOT NULL")
+
+
+MIGRATIONS: list[Migration] = [
+    m001_initial,
+    m002_cards,
+    m003_vehicles,
+    m004_meta,
+    m005_plate_party,
+    m006_refused_events,
+]

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from operator import itemgetter
 from pathlib import Path
@@ -35,7 +35,9 @@ from gate.decision import (
     local_day,
 )
 from gate.errors import StoreError
+from gate.events import checked_event
 from gate.migrations import MIGRATIONS
+from gate.private_files import private_sqlite
 from protocol import (
     CardRole,
     Direction,
@@ -46,7 +48,9 @@ from protocol import (
     SyncPage,
     ZoneSettings,
     normalize_uid,
+    refusal_reason,
 )
+from protocol.fields import check_line
 from protocol.plates import normalize_plate
 
 BUSY_TIMEOUT_MS = 10_000
@@ -101,6 +105,21 @@ _INSERT_EVENT = (
 _EVENT_COLUMNS = (
     "id, occurred_at, direction, credential, reason, granted, people, permit_id, category, flags, note, card_uid, plate"
 )
+# still to be sent: neither accepted by the server nor set aside (events_pending holds uploaded_at IS NULL)
+_PENDING = "uploaded_at IS NULL AND refused_at IS NULL"
+MAX_SET_ASIDE_REASON_CHARS = 1000
+SUMMARY_SET_ASIDE = 20  # set-aside events listed by summary() with their reasons
+MAX_NAME_CHARS = 200  # protocol.fields.Name
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """An event that will never be sent: a server refused it, or it is not a valid event any more."""
+
+    id: str
+    occurred_at: int  # unix ms
+    reason: str
+    refused_at: float  # unix seconds
 
 
 @dataclass(frozen=True)
@@ -143,21 +162,42 @@ def permit_ids_to_bytes(ids: Sequence[str]) -> list[bytes]:
 
 
 def _event_from_row(row: Sequence[Any]) -> GateEvent:
-    return GateEvent(
-        id=row[0],
-        occurred_at=row[1],
-        direction=row[2],
-        credential=row[3],
-        reason=row[4],
-        granted=bool(row[5]),
-        people=row[6],
-        permit_id=row[7],
-        category=row[8],
-        flags=json.loads(row[9]),
-        note=row[10],
-        card_uid=row[11],
-        plate=row[12],
+    # checked as a new event is: a plate an older release stored as typed ("777 ABE 01") still goes up
+    return checked_event(
+        {
+            "id": row[0],
+            "occurred_at": row[1],
+            "direction": row[2],
+            "credential": row[3],
+            "reason": row[4],
+            "granted": bool(row[5]),
+            "people": row[6],
+            "permit_id": row[7],
+            "category": row[8],
+            "flags": json.loads(row[9]),
+            "note": row[10],
+            "card_uid": row[11],
+            "plate": row[12],
+        }
     )
+
+
+def _printable(char: str) -> bool:
+    try:
+        check_line(char)
+    except ValueError:
+        return False
+    return True
+
+
+def _shown_name(name: str) -> str:
+    """A synced holder's name as the gate keeps and shows it: one printable line (``protocol.fields.Name``), any
+    other character replaced by U+FFFD. Cleaned, not refused: the row's access (a card withdrawn) must apply."""
+    name = name[:MAX_NAME_CHARS]
+    try:
+        return check_line(name)
+    except ValueError:
+        return "".join(char if _printable(char) else "\ufffd" for char in name)
 
 
 def _check_plate(plate: str | None) -> None:
@@ -174,7 +214,7 @@ class GateStore:
         is fetched or uploaded again if a power cut loses it, so its commits need not wait for fsync."""
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite(self.path)  # 0600 (and a new directory 0700): its permits, cards and plates are private
             # isolation_level=None: transactions are ours (BEGIN IMMEDIATE), never opened behind our back
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -398,7 +438,9 @@ class GateStore:
     def local_loads(self, park: ParkSettings, day: date) -> list[Load]:
         """The park's load on ``day``, then its zone's: the server's snapshot + this gate's events it had not
         counted (all of them count for the gate's zone too)."""
-        # events uploaded after the snapshot was counted (or not uploaded yet) are not in the server's numbers
+        # events uploaded after the snapshot was counted (or not uploaded yet) are not in the server's numbers;
+        # an event set aside never will be, and is left out here too: a day decided on a clock at 1970 must not
+        # keep the gate's park full for good
         since = park.counted_at
         with self._lock:
             # two index seeks joined by UNION ALL: "IS NULL OR > ?" in one WHERE would scan every retained
@@ -408,7 +450,7 @@ class GateStore:
                 " coalesce(sum(CASE WHEN direction = 'entry' THEN people END), 0),"
                 " coalesce(sum(CASE WHEN direction = 'exit' THEN people END), 0),"
                 " coalesce(sum(CASE WHEN direction = 'entry' AND day = ? THEN people END), 0) "
-                "FROM (SELECT direction, people, day FROM events WHERE granted = 1 AND uploaded_at IS NULL"
+                f"FROM (SELECT direction, people, day FROM events WHERE granted = 1 AND {_PENDING}"
                 " UNION ALL"
                 " SELECT direction, people, day FROM events WHERE granted = 1 AND uploaded_at > ?)",
                 (day.isoformat(), since),
@@ -506,7 +548,7 @@ class GateStore:
         for plate in passes.plate:
             _check_plate(plate)
         pass_rows = [
-            (plate, holder, vehicle_class, valid_from, valid_until, int(active))
+            (plate, _shown_name(holder), vehicle_class, valid_from, valid_until, int(active))
             for plate, holder, vehicle_class, valid_from, valid_until, active in zip(
                 passes.plate,
                 passes.holder,
@@ -518,7 +560,7 @@ class GateStore:
             )
         ]
         card_rows = [
-            (uid, holder, role.value, valid_from, valid_until, int(active))
+            (uid, _shown_name(holder), role.value, valid_from, valid_until, int(active))
             for uid, holder, role, valid_from, valid_until, active in zip(
                 cards.uid, cards.holder, cards.role, cards.valid_from, cards.valid_until, cards.active, strict=True
             )
@@ -578,12 +620,30 @@ class GateStore:
             raise StoreError(f"cannot record sync state: {err}") from err
 
     def pending_events(self, limit: int) -> list[GateEvent]:
-        """The oldest events the server has not accepted yet, in the order they happened."""
-        with self._lock:
-            rows = self.conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE uploaded_at IS NULL ORDER BY seq LIMIT ?", (limit,)
-            ).fetchall()
-        return [_event_from_row(row) for row in rows]
+        """The oldest events still to be sent to the server, in the order they happened (none set aside).
+
+        A stored event that is no valid ``protocol.GateEvent`` any more (an older release wrote it, e.g. a
+        note with a NUL) is set aside here with the reason, as a server would refuse it: it never blocks the
+        events after it.
+        """
+        while True:
+            with self._lock:
+                rows = self.conn.execute(
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE {_PENDING} ORDER BY seq LIMIT ?", (limit,)
+                ).fetchall()
+            events: list[GateEvent] = []
+            unsendable: list[tuple[str, str]] = []
+            for row in rows:
+                try:
+                    events.append(_event_from_row(row))
+                except ValueError as err:  # a ValidationError, or flags that are not JSON
+                    why = refusal_reason(err) if isinstance(err, ValidationError) else str(err)
+                    unsendable.append((row[0], f"not a valid event, so never sent: {why}"))
+            if not unsendable:
+                return events
+            self.set_aside(unsendable)
+            if events:
+                return events
 
     def mark_uploaded(self, ids: Sequence[str], at: float | None = None) -> int:
         """Mark events as accepted by the server; returns how many were pending."""
@@ -598,6 +658,54 @@ class GateStore:
         except sqlite3.Error as err:
             raise StoreError(f"cannot mark events uploaded: {err}") from err
 
+    def set_aside(self, refusals: Sequence[tuple[str, str]], at: float | None = None) -> int:
+        """Set events aside as refused, each ``(id, reason)``: they stay in the store and are shown (summary,
+        ``qaqpa-tools check``, the server's gate health), are never sent again and never pruned. Returns how
+        many pending events were set aside."""
+        at = time.time() if at is None else at
+        rows = [(at, reason[:MAX_SET_ASIDE_REASON_CHARS], event_id) for event_id, reason in refusals]
+        try:
+            with self.transaction() as conn:
+                cursor = conn.executemany(
+                    f"UPDATE events SET refused_at = ?, refused_reason = ? WHERE id = ? AND {_PENDING}", rows
+                )
+                return cursor.rowcount
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot set events aside: {err}") from err
+
+    def resend_set_aside(self, ids: Sequence[str] = ()) -> int:
+        """Put set-aside events (those of ``ids``, or all) back in the outbox, e.g. after the server was fixed
+        to take what it refused; one refused again is set aside again. Returns how many went back."""
+        where = "refused_at IS NOT NULL AND uploaded_at IS NULL"
+        try:
+            with self.transaction() as conn:
+                if not ids:
+                    return conn.execute(
+                        f"UPDATE events SET refused_at = NULL, refused_reason = NULL WHERE {where}"
+                    ).rowcount
+                cursor = conn.executemany(
+                    f"UPDATE events SET refused_at = NULL, refused_reason = NULL WHERE id = ? AND {where}",
+                    [(event_id,) for event_id in ids],
+                )
+                return cursor.rowcount
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot put set-aside events back in the outbox: {err}") from err
+
+    def set_aside_events(self, limit: int = -1) -> list[SetAside]:
+        """The events set aside, newest first."""
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT id, occurred_at, refused_reason, refused_at FROM events WHERE refused_at IS NOT NULL "
+                "ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [SetAside(*row) for row in rows]
+
+    def set_aside_count(self) -> int:
+        with self._lock:
+            count: int = self.conn.execute("SELECT count(*) FROM events WHERE refused_at IS NOT NULL").fetchone()[0]
+        return count
+
     # -- reading back
 
     def events(self, after_seq: int = 0, limit: int = -1) -> list[GateEvent]:
@@ -610,7 +718,7 @@ class GateStore:
 
     def outbox_depth(self) -> int:
         with self._lock:
-            count: int = self.conn.execute("SELECT count(*) FROM events WHERE uploaded_at IS NULL").fetchone()[0]
+            count: int = self.conn.execute(f"SELECT count(*) FROM events WHERE {_PENDING}").fetchone()[0]
         return count
 
     def summary(self) -> dict[str, Any]:
@@ -618,7 +726,7 @@ class GateStore:
         with self._lock:
             permits, revoked = self.conn.execute("SELECT count(*), coalesce(sum(revoked), 0) FROM permits").fetchone()
             events, pending = self.conn.execute(
-                "SELECT count(*), count(*) FILTER (WHERE uploaded_at IS NULL) FROM events"
+                f"SELECT count(*), count(*) FILTER (WHERE {_PENDING}) FROM events"
             ).fetchone()
             keys = self.conn.execute("SELECT count(*) FROM keys").fetchone()[0]
             cards, cards_active = self.conn.execute("SELECT count(*), coalesce(sum(active), 0) FROM cards").fetchone()
@@ -627,6 +735,7 @@ class GateStore:
             ).fetchone()
         state = self.sync_state()
         park = self.park()
+        set_aside = self.set_aside_events(SUMMARY_SET_ASIDE)
         return {
             "path": str(self.path),
             "permits": permits,
@@ -639,6 +748,8 @@ class GateStore:
             "park": park.slug if park else None,
             "events": events,
             "outbox": pending,
+            "set_aside": self.set_aside_count(),
+            "set_aside_events": [asdict(event) for event in set_aside],  # the newest, with reasons
             "cursor": state.cursor,
             "last_sync_at": state.last_sync_at,
             "last_error": state.last_error,

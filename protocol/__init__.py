@@ -35,6 +35,7 @@ from protocol.plates import (
 )
 from protocol.reasons import Reason
 from protocol.schemas import (
+    EVENTS_SCHEMA,
     MAX_EVENTS_PER_BATCH,
     SYNC_SCHEMA,
     CardColumns,
@@ -46,13 +47,16 @@ from protocol.schemas import (
     GateEvent,
     ParkSettings,
     PermitColumns,
+    RefusedEvent,
     SyncPage,
     VehiclePassColumns,
     ZoneSettings,
+    refusal_reason,
 )
 
 __all__ = [
     "COUNTRIES",
+    "EVENTS_SCHEMA",
     "GRAMMARS",
     "MAX_EVENTS_PER_BATCH",
     "SYNC_SCHEMA",
@@ -75,6 +79,7 @@ __all__ = [
     "ProtocolError",
     "PublicKey",
     "Reason",
+    "RefusedEvent",
     "SigningKey",
     "SyncPage",
     "TokenError",
@@ -92,6 +97,7 @@ __all__ = [
     "normalize_uid",
     "permit_id_bytes",
     "permit_id_text",
+    "refusal_reason",
     "two_row_layout",
     "uid_from_bytes",
     "verify_token",

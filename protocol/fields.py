@@ -20,12 +20,14 @@ import datetime as dt
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, StrictInt, StrictStr
 
 # C0 and C1 controls (NUL among them) and DEL; the bidirectional embeddings, overrides, isolates and marks;
 # the Unicode line and paragraph separators (they end a line in JavaScript strings); lone surrogates, which
 # no encoder can write
-_NEVER_IN_TEXT = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff"
+_NEVER_IN_TEXT = (
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff"
+)
 _BAD_IN_LINE = re.compile(f"[\t\n\r{_NEVER_IN_TEXT}]")
 _BAD_IN_NOTE = re.compile(f"[{_NEVER_IN_TEXT}]")
 
@@ -79,3 +81,16 @@ def check_day(value: dt.date) -> dt.date:
 Day = Annotated[dt.date, AfterValidator(check_day)]
 
 Cursor = Annotated[int, Field(ge=0, le=2**63 - 1, description="a position in the change feed")]
+
+# A query string, a path segment or a form field is text: these read a whole number from ASCII digits
+# (pydantic's lax mode, which never takes "²" or "③" as ``str.isdigit`` does) and hold it to the same bounds.
+CountText = Annotated[Count, Strict(False)]
+UnixSecondsText = Annotated[UnixSeconds, Strict(False)]
+
+
+def blank_is_none(value: object) -> object:
+    """None for the empty text a form or a query string sends for a field left blank (``day=``)."""
+    return None if value == "" else value
+
+
+OptionalDay = Annotated[Day | None, BeforeValidator(blank_is_none)]

@@ -9,15 +9,20 @@ bytes on the wire.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 
-from protocol.permit import MAX_PARTY
+from protocol.cards import MAX_UID_BYTES
+from protocol.fields import Code, Note, UnixMillis
+from protocol.permit import MAX_PARTY, PERMIT_ID_BYTES
 from protocol.reasons import Reason
 
 MAX_EVENTS_PER_BATCH = 1000
+MAX_REFUSAL_CHARS = 500
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]")
 
 
 class Strict(BaseModel):
@@ -170,27 +175,65 @@ class CredentialKind(StrEnum):
     MANUAL = "manual"
 
 
-class GateEvent(Strict):
-    """One decision a gate made. ``id`` is the gate-made UUIDv7 that makes uploads idempotent."""
+# The event batch result's version: a gate posts ``POST /gate/events?schema=N`` with the highest it reads.
+# 1: ``new`` and ``duplicates``; an event the server refused was listed among ``duplicates`` (the server keeps it
+# set aside), so a release that knows no refusals stops resending it. 2: adds ``refused`` with the reasons.
+EVENTS_SCHEMA = 2
 
-    id: Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")]
-    occurred_at: Annotated[int, Field(ge=0, description="unix milliseconds, gate clock")]
+PERMIT_ID_CHARS = PERMIT_ID_BYTES * 8 // 5  # base32: 5 bits a character
+MAX_PLATE_CHARS = 16  # the longest plate the server takes as written (server.api.schemas.Plate) stays as long
+
+EventId = Annotated[
+    StrictStr,
+    Field(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+        description="the gate-made UUIDv7, lowercase",
+    ),
+]
+PermitIdText = Annotated[
+    StrictStr, Field(pattern=rf"^[a-z2-7]{{{PERMIT_ID_CHARS}}}$", description="protocol.permit_id_text")
+]
+CardUid = Annotated[
+    StrictStr,
+    Field(pattern=rf"^(?:[0-9A-F]{{2}}){{1,{MAX_UID_BYTES}}}$", description="protocol.normalize_uid"),
+]
+PlateText = Annotated[
+    StrictStr, Field(pattern=rf"^[A-Z0-9]{{1,{MAX_PLATE_CHARS}}}$", description="protocol.normalize_plate")
+]
+Flag = Literal["unlisted", "clock_suspect", "offline"]
+
+
+class GateEvent(Strict):
+    """One decision a gate made. ``id`` is the gate-made UUIDv7 that makes uploads idempotent.
+
+    Every field is bounded (the server stores and shows what a gate sends); a refused decision lets nobody
+    through, so it counts no people. Whether ``occurred_at`` is plausible needs a clock to compare with: the
+    server judges that (``server.events``), not this type, so a gate with a clock gone back to 1970 still records
+    its decisions.
+    """
+
+    id: EventId
+    occurred_at: UnixMillis  # gate clock
     direction: Direction
     credential: CredentialKind
     reason: Reason
-    granted: bool
-    people: Annotated[int, Field(ge=0, le=1000)] = 0  # people counted through the gate (0 if refused)
-    permit_id: str | None = None
-    card_uid: str | None = None  # normalised uid of the card presented (credential "card")
-    plate: str | None = None  # the plate read at a vehicle lane, normalised (credential "plate", or a permit's car)
-    category: str | None = None  # permit category, or the card holder's role
-    flags: list[Literal["unlisted", "clock_suspect", "offline"]] = []
-    note: Annotated[str, Field(max_length=500)] | None = None  # manual opens carry the ranger's reason
+    granted: StrictBool
+    people: Annotated[StrictInt, Field(ge=0, le=1000)] = 0  # people counted through the gate (0 if refused)
+    permit_id: PermitIdText | None = None
+    card_uid: CardUid | None = None  # normalised uid of the card presented (credential "card")
+    plate: PlateText | None = None  # the plate read at a vehicle lane (credential "plate", or a permit's car)
+    category: Code | None = None  # permit category, the card holder's role, or the vehicle pass's class
+    flags: Annotated[list[Flag], Field(max_length=3)] = []
+    note: Note | None = None  # manual opens carry the ranger's reason
 
     @model_validator(mode="after")
-    def _granted_matches_reason(self) -> GateEvent:
+    def _consistent(self) -> GateEvent:
         if self.granted != self.reason.admits:
             raise ValueError(f"granted={self.granted} contradicts reason {self.reason.value!r}")
+        if not self.granted and self.people:
+            raise ValueError(f"a refused event counts no people, this one counts {self.people}")
+        if len(set(self.flags)) != len(self.flags):
+            raise ValueError(f"flags repeat: {self.flags}")
         return self
 
 
@@ -198,6 +241,33 @@ class EventBatch(Strict):
     events: Annotated[list[GateEvent], Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
 
 
-class EventBatchResult(Strict):
+class Tolerant(BaseModel):
+    """What the server answers a gate: members a later server adds are ignored, so they never stop a gate."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class RefusedEvent(Tolerant):
+    """An event of the batch the server did not store, and why (one English sentence naming the field)."""
+
+    id: str | None  # the event's id, None when the id itself was unreadable
+    index: int  # its position in the batch
+    reason: str
+
+
+class EventBatchResult(Tolerant):
     new: list[str]  # ids stored by this request
     duplicates: list[str]  # ids the server already had (a retried upload)
+    refused: list[RefusedEvent] = []  # from EVENTS_SCHEMA 2: events not stored, to be set aside by the gate
+
+
+def refusal_reason(err: ValidationError) -> str:
+    """Why a record was refused, naming each field: ``note: character U+0000 at position 3 is not allowed in
+    text; people: …`` (at most ``MAX_REFUSAL_CHARS``). Never quotes the refused value, which may be the problem;
+    printable ASCII only (a field name the sender made up may hold anything), so any database and page holds it."""
+    parts = []
+    for error in err.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "event"
+        parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
+    text = _NOT_PRINTABLE_ASCII.sub(lambda found: f"\\u{ord(found.group()):04x}", "; ".join(parts))
+    return text if len(text) <= MAX_REFUSAL_CHARS else text[: MAX_REFUSAL_CHARS - 3] + "..."

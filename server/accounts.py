@@ -12,12 +12,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from protocol.fields import check_line, check_note
 from server.db import access_tokens, users
 from server.errors import AccessDenied, Conflict, InvalidInput
 from server.parks import Park, get_park
 from server.security import USER_TOKEN_PREFIX, hash_password, new_token, token_hash, verify_password
 
 MAX_PASSWORD_CHARS = 1024
+MAX_USER_NAME_CHARS = 100
 
 
 class Role(StrEnum):
@@ -47,6 +49,11 @@ class User:
         if not self.can_manage(park):
             raise AccessDenied(f"user {self.name!r} may not manage park {park.slug!r}")
 
+    def require_manager(self) -> None:
+        """AccessDenied unless the role may manage a park (an admin, a manager): checked before which park."""
+        if self.role is Role.RANGER:
+            raise AccessDenied(f"user {self.name!r} is a ranger; only an admin or the park's manager may do this")
+
     def require_admin(self) -> None:
         if self.role is not Role.ADMIN:
             raise AccessDenied("only an admin may do this")
@@ -55,12 +62,18 @@ class User:
 def add_user(conn: Connection, name: str, role: Role, password: str, park_slug: str | None = None) -> User:
     """Add a user; managers and rangers belong to one park, admins to none."""
     name = name.strip()
-    if not name or len(name) > 100:
-        raise InvalidInput("a user name has 1 to 100 characters")
+    if not name or len(name) > MAX_USER_NAME_CHARS:
+        raise InvalidInput(f"a user name has 1 to {MAX_USER_NAME_CHARS} characters")
     if not password:
         raise InvalidInput("the password must not be empty")
     if len(password) > MAX_PASSWORD_CHARS:
         raise InvalidInput(f"the password is longer than {MAX_PASSWORD_CHARS} characters")
+    # the login forms take only what these allow (``server.api.schemas.UserName``, ``Password``)
+    try:
+        check_line(name)
+        check_note(password)
+    except ValueError as err:
+        raise InvalidInput(f"user name or password: {err}") from err
     if role is Role.ADMIN and park_slug is not None:
         raise InvalidInput("an admin belongs to no park; leave out --park")
     if role is not Role.ADMIN and park_slug is None:

@@ -10,8 +10,11 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from protocol import EventBatch
 from server.api import api_router
+from server.api.deps import document_errors
+from server.api.schemas import ErrorPublic
 from server.config import Settings
 from server.db import make_engine, upgrade
+from server.hardening import install_hardening
 from server.limits import BodySizeLimit
 from server.metrics import install_metrics
 from server.signing import load_or_create_key, publish_key
@@ -41,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     mount_web(app)  # pages, /static, and ServerError answers: JSON for the API, pages in their language
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_metrics(app)  # GET /metrics (this host or $QAQPA_METRICS_TOKEN) and request counts
+    install_hardening(app)  # security headers on every response; 503 + Retry-After while the database is down
     if settings.trusted_proxies:
         # outermost, so rate limits, metrics and cookies all see the client and scheme the proxy saw
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
@@ -51,10 +55,12 @@ def create_app(settings: Settings) -> FastAPI:
             from fastapi.openapi.utils import get_openapi
 
             schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            batch = EventBatch.model_json_schema(ref_template="#/components/schemas/{model}")
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.update(batch.pop("$defs", {}))
-            components["EventBatch"] = batch
+            for model in (EventBatch, ErrorPublic):
+                found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(found.pop("$defs", {}))
+                components[model.__name__] = found
+            document_errors(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

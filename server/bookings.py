@@ -77,7 +77,7 @@ class BookingRequest:
     park: str
     day: dt.date
     party: Party
-    slot: int | None = None  # start minute of the entry slot
+    slot: int | None = None  # start minute of the entry slot (0 to 1439: the form and the API check it)
     vehicle_class: str | None = None
     plate: str | None = None
     plate_country: str | None = None  # KZ, RU, KG, UZ, or XX for any other country
@@ -379,9 +379,7 @@ def book(
         if request.slot is None:
             raise LocalizedError("slot_required")
         if slot is None:
-            raise LocalizedError(
-                "unknown_slot", slot=format_time(request.slot, lang) if 0 <= request.slot < 1440 else "?"
-            )
+            raise LocalizedError("unknown_slot", slot=format_time(request.slot, lang))
         _check_slot(slot, request.day, people, lang)
         # the gate admits a slot's visitors from its start, less the park's early admission
         early = conn.execute(sa.select(parks.c.slot_early_minutes).where(parks.c.id == park.id)).scalar_one()

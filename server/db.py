@@ -6,6 +6,10 @@ The tables here and the Alembic revisions in ``server/migrations/versions`` desc
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,13 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from server.errors import ConfigError
+from server.private_files import FILE_MODE, private_sqlite
+
 metadata = sa.MetaData()
+
+# beside a SQLite file: the lock that processes starting together on it take turns under to migrate it
+MIGRATION_LOCK_SUFFIX = "-migrate.lock"
 
 # Which events ix_events_offline_entries holds: admissions on entry of a permit decided while offline
 OFFLINE_ENTRY = "direction = 'entry' AND granted AND permit_id IS NOT NULL AND flags LIKE '%offline%'"
@@ -242,6 +252,25 @@ gate_health = sa.Table(
     sa.Column("outbox", sa.Integer, nullable=True),
     sa.Column("readers", sa.Text, nullable=True),  # JSON object: reader name -> status text
     sa.Column("software", sa.String(64), nullable=True),
+    sa.Column("refused", sa.Integer, nullable=True),  # events the gate set aside as refused (revision 0009)
+)
+
+# Events a gate sent that the server did not store, and why (revision 0009): a bad event is refused alone,
+# the rest of its batch is stored, and managers see it here. ``event`` is the event as sent, as ASCII JSON cut to
+# a few kilobytes (never a NUL or a bidi override, whatever the gate sent); ``event_id`` is None when the id
+# itself was unreadable. A gate that sends one again (an older release retrying) adds no second row.
+refused_events = sa.Table(
+    "refused_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("park_id", sa.Integer, sa.ForeignKey("parks.id"), nullable=False),
+    sa.Column("gate_id", sa.Integer, sa.ForeignKey("gates.id"), nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=True),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("event", sa.Text, nullable=False),
+    sa.Column("received_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("gate_id", "event_id", name="uq_refused_events_gate_event"),
+    sa.Index("ix_refused_events_park_received", "park_id", "received_at"),
 )
 
 # Server-side sessions of the web pages: the cookie holds the id, only its sha256 is stored (revision 0004).
@@ -313,21 +342,32 @@ zone_gates = sa.Table(
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets gates read (sync) while events are written; busy_timeout makes concurrent writers wait
-    # for the lock instead of failing at once.
+    # for the lock instead of failing at once. FULL: a batch the server acknowledged to a gate survives a
+    # power cut (with NORMAL the last commits before it may roll back, and the gate never sends them again).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite engine's database; None for PostgreSQL and for SQLite in memory."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, a busy timeout and foreign keys on every connection."""
+    """An engine for ``url``; SQLite files get WAL, a busy timeout and foreign keys on every connection, and
+    are readable by their owner only (``server.private_files``)."""
     engine = sa.create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
-        if engine.url.database:
-            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+        database = sqlite_file(engine)
+        if database is not None:
+            private_sqlite(database)
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -343,5 +383,29 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the database to the newest schema revision (idempotent)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the database to the newest schema revision (idempotent).
+
+    Processes starting together on one database take turns, so only the first migrates: on PostgreSQL
+    under an advisory lock (``server/migrations/env.py``), on a SQLite file under a lock on a file beside it.
+    """
+    with _migration_lock(engine):
+        command.upgrade(alembic_config(engine), "head")
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    database = sqlite_file(engine)
+    if database is None:
+        yield
+        return
+    path = database.with_name(database.name + MIGRATION_LOCK_SUFFIX)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except OSError as err:
+        raise ConfigError(f"cannot open the migration lock {path}: {err}") from err
+    try:
+        # no timeout, like pg_advisory_lock: the first process may be migrating a large database
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -1,4 +1,10 @@
-"""Ingest of gate events: idempotent by the gate-made event id, with every roll-up kept in step.
+"""Ingest of gate events: each event checked alone, idempotent by the gate-made event id, with every roll-up
+kept in step.
+
+A batch is read leniently: the envelope must be a list of 1 to 1000 items, then each item is checked on its
+own (``protocol.GateEvent``, then the dates against the server's clock). A bad event is refused alone, with a
+sentence naming the field, and recorded in ``refused_events`` where managers see it; the rest of its batch is
+stored. A batch of good events (the common case) is validated in one pass straight from the JSON bytes.
 
 New events are counted into ``event_counts`` (UTC hour) and ``event_days`` (park-local day) by gate,
 direction, reason and category, and their admitted people into ``people_hours`` and ``people_days``, in the
@@ -7,19 +13,123 @@ same transaction as the events themselves.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import time
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import orjson
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from protocol import Direction, EventBatch, EventBatchResult, Reason
-from server.db import event_counts, event_days, events, parks, people_days, people_hours
+from protocol import (
+    MAX_EVENTS_PER_BATCH,
+    Direction,
+    EventBatch,
+    EventBatchResult,
+    GateEvent,
+    Reason,
+    RefusedEvent,
+    refusal_reason,
+)
+from protocol.schemas import EventId
+from server.db import event_counts, event_days, events, parks, people_days, people_hours, refused_events
 from server.park_time import HOUR, day_start
 from server.parks import Gate
+
+# No gate ran before 2024 (Qaqpa did not exist): an event dated earlier comes from a clock that lost its time
+# (a Pi without its RTC battery starts in 1970). A fixed date rather than when the gate was registered: a gate
+# registered again on the server (a Pi replaced, its SD card moved) still hands over what its outbox held.
+EARLIEST_EVENT_MS = int(dt.datetime(2024, 1, 1, tzinfo=dt.UTC).timestamp() * 1000)
+# a gate's clock may run ahead of the server's (gate.clock checks it at each sync): a day is far more than a
+# clock that was once right drifts offline, and an event later than that (a clock that jumped years) would be
+# counted inside the park until that day came
+MAX_AHEAD_MS = 24 * 3600 * 1000
+MAX_EXCERPT_CHARS = 2000  # refused_events.event
+
+_EVENT_ID: TypeAdapter[str] = TypeAdapter(EventId)
+
+
+class _Envelope(BaseModel):
+    """A batch read leniently: the list's bounds only; each event is checked alone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: Annotated[list[Any], Field(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    index: int  # position in the batch
+    event_id: str | None  # None when the id itself is unreadable
+    reason: str  # English, naming the field
+    event: str  # the event as sent: ASCII JSON, cut short
+
+
+@dataclass(frozen=True)
+class CheckedBatch:
+    events: list[tuple[int, GateEvent]]  # the events that passed, with their positions in the batch
+    refused: list[Refusal]
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _excerpt(item: Any) -> str:
+    # ASCII: a NUL, a bidi override or a lone surrogate becomes an escape that any database and page can hold
+    return _cut(json.dumps(item, ensure_ascii=True, default=str), MAX_EXCERPT_CHARS)
+
+
+def _readable_id(item: Any) -> str | None:
+    if not isinstance(item, dict):
+        return None
+    try:
+        return _EVENT_ID.validate_python(item.get("id"))
+    except ValidationError:
+        return None
+
+
+def check_batch(body: bytes) -> CheckedBatch:
+    """The events of a ``POST /gate/events`` body, each checked alone; ValidationError when the body is not a
+    batch at all (not JSON, not ``{"events": [...]}``, no events or more than ``MAX_EVENTS_PER_BATCH``)."""
+    try:
+        # one pass from bytes to objects: validating from JSON is twice as fast as loads() then validate
+        batch = EventBatch.model_validate_json(body)
+    except ValidationError:
+        pass
+    else:
+        return CheckedBatch(list(enumerate(batch.events)), [])
+    envelope = _Envelope.model_validate_json(body)
+    passed: list[tuple[int, GateEvent]] = []
+    refused: list[Refusal] = []
+    for index, item in enumerate(envelope.events):
+        try:
+            passed.append((index, GateEvent.model_validate(item)))
+        except ValidationError as err:
+            refused.append(Refusal(index, _readable_id(item), refusal_reason(err), _excerpt(item)))
+    return CheckedBatch(passed, refused)
+
+
+def _moment(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _implausible_time(event: GateEvent, now_ms: int) -> str | None:
+    """Why the server cannot believe when ``event`` happened, or None (see EARLIEST_EVENT_MS, MAX_AHEAD_MS)."""
+    at = event.occurred_at
+    if at < EARLIEST_EVENT_MS:
+        return (
+            f"occurred_at: {_moment(at)} is before {_moment(EARLIEST_EVENT_MS)}, when no gate ran; "
+            "the gate's clock had lost its time"
+        )
+    if at > now_ms + MAX_AHEAD_MS:
+        return f"occurred_at: {_moment(at)} is more than a day after the server's clock ({_moment(now_ms)})"
+    return None
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -97,9 +207,37 @@ def _add_rollups(conn: Connection, gate: Gate, hours: dict[tuple[int, str, str, 
         _add(conn, people_days, _people_rows(gate, "day", in_out_by_day), ("entered", "exited"))
 
 
-def ingest(conn: Connection, gate: Gate, batch: EventBatch, now: int | None = None) -> EventBatchResult:
-    """Store the events the server does not have yet; report which ids were new and which duplicates."""
+def _record_refused(conn: Connection, gate: Gate, refused: list[Refusal], received_at: int) -> None:
+    rows = [
+        {
+            "park_id": gate.park_id,
+            "gate_id": gate.id,
+            "event_id": r.event_id,
+            "reason": r.reason,
+            "event": r.event,
+            "received_at": received_at,
+        }
+        for r in refused
+    ]
+    # the first refusal of an event is kept: a gate retrying it (a release that knows no refusals) adds nothing
+    stmt = _insert(conn, refused_events).on_conflict_do_nothing(
+        index_elements=[refused_events.c.gate_id, refused_events.c.event_id]
+    )
+    conn.execute(stmt, rows)
+
+
+def ingest(conn: Connection, gate: Gate, batch: CheckedBatch, now: int | None = None) -> EventBatchResult:
+    """Store the events the server does not have yet and record the refused ones; report which ids were new,
+    which duplicates, and which were refused and why."""
     received_at = int(time.time()) if now is None else now
+    refused = list(batch.refused)
+    accepted: list[GateEvent] = []
+    for index, e in batch.events:
+        problem = _implausible_time(e, received_at * 1000)
+        if problem is None:
+            accepted.append(e)
+        else:
+            refused.append(Refusal(index, e.id, problem, _excerpt(e.model_dump(mode="json"))))
     rows = [
         {
             "id": e.id,
@@ -119,12 +257,12 @@ def ingest(conn: Connection, gate: Gate, batch: EventBatch, now: int | None = No
             "card_uid": e.card_uid,
             "plate": e.plate,
         }
-        for e in batch.events
+        for e in accepted
     ]
-    new_ids = _insert_new(conn, rows)
+    new_ids = _insert_new(conn, rows) if rows else set()
     hours: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     counted: set[str] = set()
-    for e in batch.events:
+    for e in accepted:
         if e.id in new_ids and e.id not in counted:
             counted.add(e.id)
             hour = hours[(e.occurred_at // 1000 // HOUR * HOUR, e.direction.value, e.reason.value, e.category or "")]
@@ -132,12 +270,19 @@ def ingest(conn: Connection, gate: Gate, batch: EventBatch, now: int | None = No
             hour[1] += e.people
     if hours:
         _add_rollups(conn, gate, hours)
+    if refused:
+        refused.sort(key=lambda r: r.index)
+        _record_refused(conn, gate, refused, received_at)
     new: list[str] = []
     duplicates: list[str] = []
     seen: set[str] = set()
-    for e in batch.events:
+    for e in accepted:
         if e.id in seen:
             continue
         seen.add(e.id)
         (new if e.id in new_ids else duplicates).append(e.id)
-    return EventBatchResult(new=new, duplicates=duplicates)
+    return EventBatchResult(
+        new=new,
+        duplicates=duplicates,
+        refused=[RefusedEvent(id=r.event_id, index=r.index, reason=r.reason) for r in refused],
+    )

@@ -13,7 +13,9 @@ How to use it
 * Reason codes (``protocol.Reason``) have their texts in the catalogue: ``reason_text(reason, lang)``.
 
 The language of a request: ``?lang=`` (the page's switcher; remembered in the ``lang`` cookie), else the
-``lang`` cookie, else the best of ``Accept-Language``, else Kazakh, the state language.
+``lang`` cookie, else the best of ``Accept-Language``, else Kazakh, the state language, on pages, and English
+in the API (``/api/``), whose callers are programs: an error a program logs reads the same as the English
+pydantic explanations beside it.
 
 Catalogues are the ``.po`` files in ``server/locale/<lang>/LC_MESSAGES/messages.po``, compiled in memory on
 first use (no build step, nothing generated in the repository). Times are stored in UTC and shown in the
@@ -42,6 +44,8 @@ from server.errors import InvalidInput
 Language = Literal["kk", "ru", "en"]
 LANGUAGES: Final[tuple[Language, ...]] = ("kk", "ru", "en")
 DEFAULT_LANGUAGE: Final[Language] = "kk"
+API_DEFAULT_LANGUAGE: Final[Language] = "en"
+API_PREFIX: Final = "/api/"
 LANGUAGE_NAMES: Final[Mapping[Language, str]] = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 # Babel locales: the Kazakhstan variants give the tenge sign and local date patterns
 BABEL_LOCALES: Final[Mapping[Language, str]] = {"kk": "kk_KZ", "ru": "ru_KZ", "en": "en"}
@@ -212,15 +216,22 @@ def _as_language(value: str | None) -> Language | None:
     return None
 
 
-def choose_language(query: str | None, cookie: str | None, accept_language: str | None) -> Language:
-    """``?lang=``, else the ``lang`` cookie, else ``Accept-Language``, else Kazakh."""
-    return _as_language(query) or _as_language(cookie) or parse_accept_language(accept_language) or DEFAULT_LANGUAGE
+def choose_language(
+    query: str | None, cookie: str | None, accept_language: str | None, default: Language = DEFAULT_LANGUAGE
+) -> Language:
+    """``?lang=``, else the ``lang`` cookie, else ``Accept-Language``, else ``default`` (Kazakh)."""
+    return _as_language(query) or _as_language(cookie) or parse_accept_language(accept_language) or default
 
 
 def request_language(request: Any) -> Language:
-    """The language of a Starlette/FastAPI request (see ``choose_language``)."""
+    """The language of a Starlette/FastAPI request (see ``choose_language``): without any choice, Kazakh on
+    pages and English in the API."""
+    default = API_DEFAULT_LANGUAGE if request.url.path.startswith(API_PREFIX) else DEFAULT_LANGUAGE
     return choose_language(
-        request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
+        default,
     )
 
 

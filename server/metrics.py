@@ -2,7 +2,8 @@
 
     qaqpa_server_requests_total{method, route, status}   every HTTP request, by route template (not raw path)
     qaqpa_server_request_seconds{method, route}          how long requests took
-    qaqpa_server_events_ingested_total{result}           gate events stored (new) or already held (duplicate)
+    qaqpa_server_events_ingested_total{result}           gate events stored (new), already held (duplicate) or
+                                                         refused (set aside: a field no event may carry)
     qaqpa_server_sync_pages_total                        sync pages served to gates
 
 Who may read it: a request from this host itself (Prometheus or node exporter next to the server), or one
@@ -63,6 +64,7 @@ class ServerMetrics:
         """Count one ingested batch (called by ``POST /gate/events``)."""
         self.events.labels("new").inc(len(result.new))
         self.events.labels("duplicate").inc(len(result.duplicates))
+        self.events.labels("refused").inc(len(result.refused))
 
     def allowed(self, request: Request) -> bool:
         """Whether ``request`` may read the metrics (see the module's docstring)."""

@@ -13,6 +13,7 @@ a whole number of roll-up hours.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -25,15 +26,23 @@ if TYPE_CHECKING:
 
 HOUR = 3600
 DAY = 86400
+# what an IANA zone name can be (``parks.timezone`` holds 64 characters): checked before the name becomes a
+# file name in the tz database, where a long one fails with OSError and a directory ("Asia") opens as one
+MAX_TIMEZONE_CHARS = 64
+TIMEZONE_PATTERN = r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"
+_TIMEZONE_NAME = re.compile(TIMEZONE_PATTERN)
 
 
 @lru_cache(maxsize=64)
 def zone(timezone: str) -> ZoneInfo:
     """The ``ZoneInfo`` of an IANA zone name; InvalidInput for a name the tz database does not know."""
+    unknown = f"unknown time zone {timezone[:MAX_TIMEZONE_CHARS]!r}; give an IANA name such as 'Asia/Almaty'"
+    if len(timezone) > MAX_TIMEZONE_CHARS or not _TIMEZONE_NAME.fullmatch(timezone):
+        raise InvalidInput(unknown)
     try:
         return ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise InvalidInput(f"unknown time zone {timezone!r}; give an IANA name such as 'Asia/Almaty'") from err
+    except (ZoneInfoNotFoundError, ValueError, OSError) as err:
+        raise InvalidInput(unknown) from err
 
 
 def check_timezone(timezone: str, now: int | None = None) -> str:

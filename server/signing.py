@@ -2,44 +2,95 @@
 
 Its public half is recorded in ``signing_keys`` so that several server processes sharing one PostgreSQL
 (each with its own key) all publish every key, and gates trust permits issued by any of them.
+
+Processes that start together on one data directory get one key: they take turns under a lock, the first
+writes the key to a temporary file, syncs it and renames it into place, so the file is either absent or
+whole. A key file that is there but cannot be read stops the start instead of being replaced: it may have
+signed permits. Only an empty file is replaced, as no key was ever in it: older versions created the file
+first and wrote the key after, and one that stopped in between left it empty.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
+import logging
 import os
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from protocol import Keyring, KeyringError, PublicKey, SigningKey
 from server.db import signing_keys
 from server.errors import ConfigError
+from server.private_files import FILE_MODE, private_dir
 
 KEY_FILE = "signing-key.json"
+LOCK_FILE = "signing-key.lock"
+
+log = logging.getLogger(__name__)
 
 
 def load_or_create_key(data_dir: Path) -> SigningKey:
     """The data directory's signing key, generated (and written with mode 0600) if there is none yet."""
+    private_dir(data_dir)
     path = data_dir / KEY_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(data_dir / LOCK_FILE):
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            size = None
+        if size:
+            return _read_key(path)
+        if size == 0:
+            log.warning("%s is empty (left by an older version that stopped while creating it): a new key", path)
+        key = SigningKey.generate(not_before=int(time.time()))
+        _write_key(path, key)
+        return key
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
     try:
-        # O_EXCL: two processes starting together must not both write a key
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_key(path)
-    key = SigningKey.generate(not_before=int(time.time()))
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except OSError as err:
+        raise ConfigError(f"cannot open the key's lock file {path}: {err}") from err
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # held for milliseconds: the time to read or write one small file
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _write_key(path: Path, key: SigningKey) -> None:
     record = {
         "kid": key.kid,
         "private": base64.b64encode(key.private_bytes()).decode("ascii"),
         "not_before": key.not_before,
     }
-    with os.fdopen(fd, "w") as handle:
-        json.dump(record, handle)
-    return key
+    # mkstemp creates the file with mode 0600; the rename makes it appear whole or not at all
+    fd, temporary = tempfile.mkstemp(prefix=f"{KEY_FILE}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(record, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as err:
+        Path(temporary).unlink(missing_ok=True)
+        raise ConfigError(f"cannot write the signing key {path}: {err}") from err
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself survives a power cut
+    finally:
+        os.close(directory)
 
 
 def _read_key(path: Path) -> SigningKey:
@@ -51,23 +102,25 @@ def _read_key(path: Path) -> SigningKey:
             record["kid"], base64.b64decode(record["private"]), record.get("not_before"), record.get("not_after")
         )
     except (ValueError, KeyError, TypeError, KeyringError) as err:
-        raise ConfigError(f"cannot read the signing key {path}: {err}") from err
+        raise ConfigError(
+            f"cannot read the signing key {path} ({err}); it may have signed permits, so it is not replaced: "
+            "restore it from a backup, or move it away to start with a new key"
+        ) from err
 
 
 def publish_key(conn: Connection, key: SigningKey) -> None:
-    """Record the key's public half in the database (once; later calls change nothing)."""
-    exists = conn.execute(sa.select(signing_keys.c.kid).where(signing_keys.c.kid == key.kid)).first()
-    if exists is None:
-        public = key.public
-        conn.execute(
-            signing_keys.insert().values(
-                kid=key.kid,
-                public_key=public.raw,
-                not_before=public.not_before,
-                not_after=public.not_after,
-                created_at=int(time.time()),
-            )
-        )
+    """Record the key's public half in the database (once; later calls, also at the same moment, change nothing)."""
+    public = key.public
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(signing_keys)
+    conn.execute(
+        insert.values(
+            kid=key.kid,
+            public_key=public.raw,
+            not_before=public.not_before,
+            not_after=public.not_after,
+            created_at=int(time.time()),
+        ).on_conflict_do_nothing(index_elements=[signing_keys.c.kid])
+    )
 
 
 def keyring(conn: Connection) -> Keyring:

@@ -19,7 +19,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from protocol import Direction
-from server.db import OFFLINE_ENTRY, event_days, events, gate_health, gates, people_days, people_hours
+from server.db import (
+    OFFLINE_ENTRY,
+    event_days,
+    events,
+    gate_health,
+    gates,
+    people_days,
+    people_hours,
+    refused_events,
+)
 from server.park_time import DAY, day_start, days_bounds, local, midnight, month_start, park_today
 from server.parks import Park
 from server.stats import ADMITTING, park_counts
@@ -29,6 +38,7 @@ YEAR_DAYS = 52 * WEEK_DAYS  # "the same weekday last year": 364 days back
 ONLINE_WINDOW_S = 5 * 60  # a gate syncs every minute or so; five minutes of silence means offline
 PASSBACK_WINDOW_S = 43_200  # the gates' default anti-passback timeout (gate.config)
 CONFLICT_LOOKBACK_S = 2 * DAY
+REFUSED_SHOWN = 20  # the newest events the server refused, listed with their reasons
 AMBER = 0.8
 ENTRY = Direction.ENTRY.value
 
@@ -57,7 +67,8 @@ def now_panel(conn: Connection, park: Park, now: int) -> dict[str, Any]:
 
 
 def gates_panel(conn: Connection, park: Park, now: int) -> list[dict[str, Any]]:
-    """Each gate's health (online, last sync, outbox depth, readers) and its people in and out today."""
+    """Each gate's health (online, last sync, outbox depth, events set aside, readers) and its people in and
+    out today."""
     today = midnight(park_today(park, now), park.timezone)
     counted = sa.join(
         gates,
@@ -72,6 +83,7 @@ def gates_panel(conn: Connection, park: Park, now: int) -> list[dict[str, Any]]:
             gates.c.direction,
             gate_health.c.last_seen_at,
             gate_health.c.outbox,
+            gate_health.c.refused,
             gate_health.c.readers,
             gate_health.c.software,
             people_days.c.entered,
@@ -89,6 +101,7 @@ def gates_panel(conn: Connection, park: Park, now: int) -> list[dict[str, Any]]:
             "online": row.last_seen_at is not None and now - row.last_seen_at <= ONLINE_WINDOW_S,
             "last_seen_at": row.last_seen_at,
             "outbox": row.outbox,
+            "refused": row.refused,  # events the gate set aside as refused, as it last reported; None: not said
             "readers": json.loads(row.readers) if row.readers else {},
             "software": row.software,
             "entries_today": int(row.entered or 0),
@@ -264,6 +277,26 @@ def offline_conflicts(conn: Connection, park: Park, now: int) -> list[dict[str, 
     ]
 
 
+def refused_panel(conn: Connection, park: Park, limit: int = REFUSED_SHOWN) -> dict[str, Any]:
+    """How many events the park's gates sent that the server refused (``server.events``), and the newest ones
+    with the gate, the event id and the reason."""
+    count = conn.execute(
+        sa.select(sa.func.count()).select_from(refused_events).where(refused_events.c.park_id == park.id)
+    ).scalar_one()
+    rows = conn.execute(
+        sa.select(refused_events.c.event_id, refused_events.c.reason, refused_events.c.received_at, gates.c.slug)
+        .join(gates, gates.c.id == refused_events.c.gate_id)
+        .where(refused_events.c.park_id == park.id)
+        .order_by(refused_events.c.received_at.desc(), refused_events.c.id.desc())
+        .limit(limit)
+    )
+    recent = [
+        {"gate": row.slug, "event_id": row.event_id, "reason": row.reason, "received_at": row.received_at}
+        for row in rows
+    ]
+    return {"count": int(count), "recent": recent}
+
+
 def dashboard(conn: Connection, park: Park, now: int | None = None) -> dict[str, Any]:
     """Everything the dashboard page shows for ``park``."""
     now = int(time.time()) if now is None else now
@@ -279,4 +312,5 @@ def dashboard(conn: Connection, park: Park, now: int | None = None) -> dict[str,
         "breakdown_today": breakdown(conn, park, *days_bounds(park, today, 1)),
         "breakdown_30d": breakdown(conn, park, *days_bounds(park, today - dt.timedelta(days=29), 30)),
         "conflicts": offline_conflicts(conn, park, now),
+        "refused": refused_panel(conn, park),
     }

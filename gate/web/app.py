@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import TypeAdapter, ValidationError
 
 from gate.controller import GateController
 from gate.decision import local_day, park_zone
@@ -28,8 +29,10 @@ from gate.disk import DiskFullError
 from gate.errors import GateError
 from gate.locale import LANGUAGES, pick_language, reason_text, role_text, translator
 from gate.web.feed import Feed
+from gate.web.headers import SecurityHeaders
 from gate.web.sessions import Session, Sessions, SignInError, feed_card_login
 from protocol import CardRole
+from protocol.fields import Note
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,9 @@ JPEG_QUALITY = 70
 PREVIEW_WIDTH = 640  # the camera preview is scaled down: a phone on the gate's Wi-Fi fetches it every 2 s
 
 _env = Environment(loader=PackageLoader("gate.web", "templates"), autoescape=select_autoescape(["html"]))
+# the manual open's reason and note: text a person typed (protocol.fields.Note), checked before anything is
+# recorded, as the server checks the event's note again
+_NOTE: TypeAdapter[str] = TypeAdapter(Note)
 
 
 def _lang(request: Request) -> str:
@@ -72,6 +78,7 @@ def create_app(controller: GateController, pin_hash: str = "", session_hours: fl
     app.state.feed = feed
     app.state.sessions = sessions
     app.mount("/static", StaticFiles(packages=[("gate.web", "static")]), name="static")
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(HTTPException)
     async def to_login(request: Request, exc: HTTPException) -> Response:
@@ -261,6 +268,9 @@ def create_app(controller: GateController, pin_hash: str = "", session_hours: fl
         _ = translator(_lang(request))
         if not reason.strip():
             return render_index(request, session, 400, error=_("A reason is required"))
+        if _has_control_characters(reason) or _has_control_characters(note):
+            message = _("The reason and note may not contain control characters")
+            return render_index(request, session, 400, error=message)
         try:
             controller.manual_open(reason, note or None, people=people, plate=plate.strip().upper() or None)
         except DiskFullError as err:
@@ -274,6 +284,16 @@ def create_app(controller: GateController, pin_hash: str = "", session_hours: fl
         return RedirectResponse(f"/?done=opened&t={int(time.time())}", 303)
 
     return app
+
+
+def _has_control_characters(text: str) -> bool:
+    """Whether ``text`` is refused as a ``Note`` for what it holds (a NUL, another control character, a
+    bidi override); a text that is only too long is left to the controller, which refuses it itself."""
+    try:
+        _NOTE.validate_python(text)
+    except ValidationError as err:
+        return any(error["type"] != "string_too_long" for error in err.errors())
+    return False
 
 
 def _jpeg(image: Any) -> Response:

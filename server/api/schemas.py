@@ -1,21 +1,73 @@
-"""Request and response bodies of the user-facing API (the gate's live in ``protocol``)."""
+"""Request and response bodies of the user-facing API (the gate's live in ``protocol``).
+
+Every field a request can set has a type from ``protocol.fields`` (or one built from it here): text is one
+printable line (or a note) with a length limit, numbers and moments are bounded, so FastAPI refuses anything
+else with a 422 before a route runs.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from protocol import CardRole, Direction
+from protocol.fields import Code, Count, Label, Name, UnixSeconds, check_line, check_note
+from server.accounts import MAX_PASSWORD_CHARS, MAX_USER_NAME_CHARS
 from server.errors import InvalidInput
-from server.park_time import check_timezone
+from server.park_time import MAX_TIMEZONE_CHARS, TIMEZONE_PATTERN, check_timezone
 
 Slug = Annotated[
     StrictStr, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="lowercase letters, digits, dashes")
 ]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
-Count = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
-UnixSeconds = Annotated[StrictInt, Field(ge=0, le=2**40)]
+
+
+def _known_zone(value: str) -> str:
+    # a park's local midnight must fall on an hour: the roll-ups count whole UTC hours into local days
+    try:
+        return check_timezone(value)
+    except InvalidInput as err:
+        raise ValueError(str(err)) from err
+
+
+TimeZone = Annotated[
+    StrictStr,
+    Field(
+        max_length=MAX_TIMEZONE_CHARS,
+        pattern=TIMEZONE_PATTERN,
+        description="IANA time zone a whole number of hours from UTC, e.g. Asia/Almaty",
+    ),
+    AfterValidator(_known_zone),
+]
+
+
+UserName = Annotated[StrictStr, Field(min_length=1, max_length=MAX_USER_NAME_CHARS), AfterValidator(check_line)]
+Password = Annotated[StrictStr, Field(min_length=1, max_length=MAX_PASSWORD_CHARS), AfterValidator(check_note)]
+
+# a permit's id as a path names it: its format is the lookup's to judge (a malformed id is simply not found
+# on the visitors' pages), but it is a short printable line before any lookup sees it
+PermitRef = Annotated[Label, Field(description="the permit's id: 16 characters of base32")]
+
+
+class FieldError(BaseModel):
+    """One thing wrong with a request: where (``["body", "party", 0]``, ``["query", "day"]``), what, and its kind
+    (pydantic's error type, or ``json_invalid``). The value sent is never repeated."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorPublic(BaseModel):
+    """Every error the API answers (4xx): ``detail`` is a sentence for people; ``code`` and ``params`` a stable key
+    and its placeholders where the sentence comes from the catalogue (``server.i18n.MESSAGES``); ``errors`` the
+    fields a 422 refused. Sentences from the catalogue are in the request's language (``?lang=``, the ``lang``
+    cookie, ``Accept-Language``; English without any), the others in English."""
+
+    detail: str
+    code: str | None = None
+    params: dict[str, Any] | None = None
+    errors: list[FieldError] | None = None
 
 
 class Body(BaseModel):
@@ -28,16 +80,7 @@ class ParkCreate(Body):
     name: Name
     capacity: Count = 0
     daily_quota: Count = 0
-    timezone: StrictStr = "Asia/Almaty"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        # a park's local midnight must fall on an hour: the roll-ups count whole UTC hours into local days
-        try:
-            return check_timezone(value)
-        except InvalidInput as err:
-            raise ValueError(str(err)) from err
+    timezone: TimeZone = "Asia/Almaty"
 
 
 class ParkPublic(BaseModel):
@@ -65,7 +108,9 @@ class DeviceToken(BaseModel):
     device_token: str
 
 
-Plate = Annotated[StrictStr, Field(min_length=1, max_length=16, description="licence plate as written")]
+Plate = Annotated[
+    StrictStr, Field(min_length=1, max_length=16, description="licence plate as written"), AfterValidator(check_line)
+]
 PlateCountry = Annotated[
     StrictStr,
     Field(
@@ -84,17 +129,11 @@ class PermitCreate(Body):
     plate: Plate | None = None
     plate_country: PlateCountry | None = None
     entries_per_day: Annotated[StrictInt, Field(ge=0, le=1000)] = 0
-    category: (
-        Annotated[
-            StrictStr,
-            Field(
-                pattern=r"^[a-z0-9_-]{1,32}$",
-                description="tariff code; for vehicles the class: pedestrian, motorcycle, car, minibus, bus "
-                "(default: car with a plate, standard without)",
-            ),
-        ]
-        | None
-    ) = None
+    category: Code | None = Field(
+        default=None,
+        description="tariff code; for vehicles the class: pedestrian, motorcycle, car, minibus, bus "
+        "(default: car with a plate, standard without)",
+    )
     override_quota: StrictBool = Field(
         default=False,
         description="admins only: issue even when the day's or the entry slot's places are gone (recorded)",
@@ -118,8 +157,12 @@ class PermitPublic(BaseModel):
     quota_override_by: str | None = None  # the admin who issued it beyond the day's or slot's quota
 
 
-CardUid = Annotated[StrictStr, Field(min_length=1, max_length=64, description="hex bytes as the reader reports them")]
-Holder = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+CardUid = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=64, description="hex bytes as the reader reports them"),
+    AfterValidator(check_line),
+]
+Holder = Name
 ParkList = Annotated[list[Slug], Field(min_length=1, max_length=100, description="slugs of the parks it opens")]
 
 

@@ -6,12 +6,14 @@ booking pages. A page module exposes ``router`` and is listed in ``PAGE_ROUTERS`
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from server.api.deps import InvalidJSON
 from server.errors import AccessDenied, Conflict, InvalidInput, NotFound, ServerError
 from server.i18n import N_, LocalizedError, request_language, translate
 from server.login_limit import LoginLimiter
@@ -21,7 +23,6 @@ from server.web.pages import STATIC_DIR, STATIC_URL, render
 
 PAGE_ROUTERS = (booking.router, auth.router, dashboard.router, permits_pages.router)
 API = "/api/"
-PUBLIC_API = "/api/v1/public/"
 # What a page says for an error that has no sentence of its own (the API answers str(error), in English,
 # for programs); the most specific class of the error picks the sentence
 PAGE_ERRORS: dict[type[ServerError], str] = {
@@ -60,22 +61,52 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+MAX_SHOWN_CHARS = 64  # of a field's name in ``loc``: a name in a refused body may be anything the sender chose
+MAX_MESSAGE_CHARS = 300
+MAX_FIELD_ERRORS = 20
+
+
+def _shown(text: str, limit: int) -> str:
+    """``text`` cut to ``limit``, with what cannot be shown or encoded (controls, bidi, lone surrogates) escaped."""
+    cut = text if len(text) <= limit else text[:limit] + "…"
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in cut)
+
+
+def field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """What was wrong where, without the values sent: a value may be NaN (which JSON cannot carry), megabytes
+    long, or text no encoder can write, and the sender has it anyway."""
+    found: list[dict[str, Any]] = []
+    for error in exc.errors()[:MAX_FIELD_ERRORS]:
+        if isinstance(error.get("input"), InvalidJSON):
+            reason = error["input"].reason
+            found.append({"loc": ["body"], "msg": f"body is not valid JSON: {reason}", "type": "json_invalid"})
+            continue
+        loc = [part if isinstance(part, int) else _shown(str(part), MAX_SHOWN_CHARS) for part in error["loc"]]
+        found.append({"loc": loc, "msg": _shown(str(error["msg"]), MAX_MESSAGE_CHARS), "type": str(error["type"])})
+    return found
+
+
 async def _invalid_request(request: Request, exc: Exception) -> Response:
-    # the visitor's API answers malformed bodies in the visitor's language too; the rest as FastAPI does
+    """A request that failed its checks (422): in the API ``ErrorPublic`` with the refused fields' places in
+    ``errors`` and a sentence in the request's language; on pages the error page."""
     assert isinstance(exc, RequestValidationError)
-    if not request.url.path.startswith(PUBLIC_API):
-        return await request_validation_exception_handler(request, exc)
-    # the fields' names only: pydantic's explanations are English sentences
-    fields = ", ".join(".".join(str(part) for part in error["loc"] if part != "body") for error in exc.errors())
-    return await _server_error(request, LocalizedError("bad_request", detail=fields))
+    if not request.url.path.startswith(API):
+        return await _server_error(request, InvalidInput("the request is not valid"))
+    errors = field_errors(exc)
+    # the fields' names only in the sentence: pydantic's explanations are English, in ``errors``
+    names = dict.fromkeys(".".join(str(part) for part in error["loc"] if part != "body") or "body" for error in errors)
+    lang = request_language(request)
+    body = {**LocalizedError("bad_request", detail=", ".join(names)).body(lang), "errors": errors}
+    return JSONResponse(body, status_code=422, headers={"Content-Language": lang})
 
 
 def mount_web(app: FastAPI) -> None:
     """Add the pages, ``/static``, the visitors' and logins' rate limits and the answers in the request's language.
 
-    Under ``/api/``, ``LocalizedError`` and invalid bodies under ``/api/v1/public/`` answer
-    ``{"detail": <text in the request's language>, "code", "params"}``, other ``ServerError``s
-    ``{"detail": <English text>}``; on pages every ``ServerError`` is an error page in the page's language.
+    Under ``/api/`` every error is ``server.api.schemas.ErrorPublic``: ``LocalizedError`` and invalid requests
+    ``{"detail": <text in the request's language>, "code", "params"}`` (invalid requests with ``errors``, where),
+    other ``ServerError``s ``{"detail": <English text>}``; on pages every ``ServerError`` and invalid request is
+    an error page in the page's language.
     """
     settings = app.state.settings
     app.state.public_rate = TokenBuckets(settings.public_rate)

@@ -10,6 +10,8 @@ per user name (``server.login_limit``): 429 with ``Retry-After``.
 Pages call ``page_user(request, conn)``: the logged-in user, or ``NotLoggedIn`` which answers 401 with the
 login page (never a redirect, so a forgotten check cannot hide behind a 303). Bearer tokens are not
 accepted on pages (403): pages are for people with a browser session; devices and scripts use the API.
+A form POST takes ``FormSession``: the session and its CSRF token are checked before any other field of the
+form is, so a forged or stale form is refused (403) whatever it holds.
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import AfterValidator, Field, StrictStr
 from sqlalchemy.engine import Connection
 
+from protocol.fields import check_line
 from server.accounts import Role, User
 from server.api.deps import ConnDep
+from server.api.schemas import Password, UserName
 from server.db import users, web_sessions
 from server.errors import ServerError
 from server.i18n import N_, LocalizedError, request_language, translate
@@ -41,6 +46,9 @@ WRONG_PASSWORD = N_("Wrong user name or password.")
 FORM_EXPIRED = N_("The form expired. Please try again.")
 
 router = APIRouter(include_in_schema=False)
+
+FormToken = Annotated[StrictStr, Field(max_length=100), AfterValidator(check_line)]
+NextUrl = Annotated[StrictStr, Field(max_length=500), AfterValidator(check_line)]
 
 
 class NotLoggedIn(ServerError):
@@ -116,10 +124,23 @@ def current_session(request: Request, conn: ConnDep) -> Session:
 PageSession = Annotated[Session, Depends(current_session)]
 
 
-def check_csrf(session: Session, token: str | None) -> None:
+def check_csrf(session: Session, token: object) -> None:
     """Raise BadCsrf unless ``token`` is the session's CSRF token."""
-    if not token or not hmac.compare_digest(token.encode(), session.csrf.encode()):
-        raise BadCsrf("the form's security token is missing or stale; reload the page and try again")
+    # surrogatepass: a posted token may be any text, and comparing it must not fail on one no encoder writes
+    if not isinstance(token, str) or not token:
+        raise BadCsrf("the form's security token is missing; reload the page and try again")
+    if not hmac.compare_digest(token.encode("utf-8", "surrogatepass"), session.csrf.encode()):
+        raise BadCsrf("the form's security token is stale; reload the page and try again")
+
+
+async def posted_session(request: Request, session: PageSession) -> Session:
+    """The session of a form POST whose ``csrf`` field is the session's token, checked before the other fields."""
+    form = await request.form()  # parsed once: FastAPI reads the same form for the route's fields
+    check_csrf(session, form.get("csrf"))
+    return session
+
+
+FormSession = Annotated[Session, Depends(posted_session)]
 
 
 def login_page(
@@ -146,7 +167,7 @@ def _safe_next(value: str) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/dashboard") -> Response:
+def login_form(request: Request, next: Annotated[NextUrl, Query()] = "/dashboard") -> Response:
     return login_page(request, next_url=_safe_next(next))
 
 
@@ -154,10 +175,10 @@ def login_form(request: Request, next: str = "/dashboard") -> Response:
 def login(
     request: Request,
     conn: ConnDep,
-    username: Annotated[str, Form(max_length=100)],
-    password: Annotated[str, Form(max_length=1024)],
-    csrf: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/dashboard",
+    username: Annotated[UserName, Form()],
+    password: Annotated[Password, Form()],
+    csrf: Annotated[FormToken, Form()] = "",
+    next: Annotated[NextUrl, Form()] = "/dashboard",
 ) -> Response:
     """Check the password and start a session; a wrong one shows the form again with 401, too many tries 429."""
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
@@ -185,11 +206,8 @@ def login(
 
 
 @router.post("/logout")
-def logout(
-    request: Request, conn: ConnDep, session: PageSession, csrf: Annotated[str, Form(max_length=100)] = ""
-) -> Response:
+def logout(request: Request, conn: ConnDep, session: FormSession) -> Response:
     """End the session (CSRF-checked, so another site cannot log staff out)."""
-    check_csrf(session, csrf)
     conn.execute(web_sessions.delete().where(web_sessions.c.id_hash == token_hash(request.cookies[SESSION_COOKIE])))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)

@@ -10,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
+from pydantic import BaseModel, Field, Strict, model_validator
 
-from server.api.deps import ConnDep, SettingsDep, SigningKeyDep
-from server.api.routes.public import rate_limit
-from server.bookings import BOOKING_DAYS_AHEAD, BookingRequest, availability, book, get_booking
+from protocol.fields import Day
+from server.api.deps import ConnDep, ParkSlug, SettingsDep, SigningKeyDep
+from server.api.routes.public import PartyCount, PaymentReference, PermitId, rate_limit
+from server.api.schemas import Plate, PlateCountry, VehicleClass
+from server.bookings import BOOKING_DAYS_AHEAD, DAY_MINUTES, BookingRequest, availability, book, get_booking
 from server.errors import NotFound
 from server.i18n import LocalizedError, request_language
 from server.park_time import park_today
@@ -27,6 +29,44 @@ from server.pricing import CATEGORY_LABELS, EXEMPT, PAYING, VEHICLE_LABELS, Part
 from server.web.pages import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[Depends(rate_limit)])
+
+# the form's fields are text: a count is read from ASCII digits only (never "²" or "③")
+CountField = Annotated[PartyCount, Strict(False)]
+SlotMinute = Annotated[int, Strict(False), Field(ge=0, lt=DAY_MINUTES, description="minutes after local midnight")]
+
+
+class BookingValues(BaseModel):
+    """What the booking form holds, each field checked as the API checks it; a link to the form (its query
+    string) may give any of them to fill the form in, and a field left blank is not given."""
+
+    day: Day | None = None
+    slot: SlotMinute | None = None
+    adults: CountField | None = None
+    children: CountField | None = None
+    pensioners: CountField | None = None
+    disabled: CountField | None = None
+    veterans: CountField | None = None
+    preschool: CountField | None = None
+    residents: CountField | None = None
+    vehicle_class: VehicleClass | None = None
+    plate: Plate | None = None
+    plate_country: PlateCountry | None = None
+    payment_reference: PaymentReference | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_not_given(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {name: value for name, value in data.items() if value != ""}
+        return data
+
+    def shown(self) -> dict[str, str]:
+        """The values as the form's inputs show them."""
+        return {name: str(value) for name, value in self.model_dump(exclude_none=True).items()}
+
+
+class BookingForm(BookingValues):
+    day: Day
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -42,21 +82,17 @@ def _park(conn: ConnDep, slug: str) -> Park:
         raise LocalizedError("unknown_park", status_code=404, park=slug) from err
 
 
-def _form_context(conn: ConnDep, park: Park, values: dict[str, Any], error: str | None = None) -> dict[str, Any]:
+def _form_context(conn: ConnDep, park: Park, values: BookingValues, error: str | None = None) -> dict[str, Any]:
     today = park_today(park)
-    day = values.get("day") or (today + dt.timedelta(days=1)).isoformat()
-    try:
-        slots = availability(conn, park, dt.date.fromisoformat(day)).slots
-    except ValueError:
-        slots = availability(conn, park, today).slots
+    day = values.day or today + dt.timedelta(days=1)
     return {
         "park": park,
-        "values": values,
+        "values": values.shown(),
         "error": error,
         "today": today,
         "last_day": today + dt.timedelta(days=BOOKING_DAYS_AHEAD),
-        "day": day,
-        "slots": slots,
+        "day": day.isoformat(),
+        "slots": availability(conn, park, day).slots,
         "paying": [(name, CATEGORY_LABELS[name]) for name in PAYING],
         "exempt": [(name, CATEGORY_LABELS[name]) for name in EXEMPT],
         "vehicles": [(name, VEHICLE_LABELS[name]) for name in VEHICLE_CLASSES],
@@ -65,59 +101,26 @@ def _form_context(conn: ConnDep, park: Park, values: dict[str, Any], error: str 
 
 
 @router.get("/book/{park}", response_class=HTMLResponse)
-def booking_form(request: Request, conn: ConnDep, park: str) -> HTMLResponse:
-    """The booking form of a park."""
-    found = _park(conn, park)
-    values = {name: value for name, value in request.query_params.items() if name != "lang"}
-    return render(request, "booking/form.html", _form_context(conn, found, values))
+def booking_form(
+    request: Request, conn: ConnDep, park: ParkSlug, values: Annotated[BookingValues, Query()]
+) -> HTMLResponse:
+    """The booking form of a park, filled in with what the query string gives."""
+    return render(request, "booking/form.html", _form_context(conn, _park(conn, park), values))
 
 
-def _count(form: FormData, name: str) -> int:
-    text = str(form.get(name) or "0").strip() or "0"
-    if not text.isdigit():
-        raise LocalizedError("bad_request", detail=name)
-    return int(text)
-
-
-def _text(form: FormData, name: str) -> str | None:
-    value = str(form.get(name) or "").strip()
-    return value or None
-
-
-def _request_from_form(park: Park, form: FormData) -> BookingRequest:
-    try:
-        day = dt.date.fromisoformat(str(form.get("day") or ""))
-    except ValueError as err:
-        raise LocalizedError("bad_request", detail="day") from err
-    slot_text = _text(form, "slot")
-    slot = None
-    if slot_text is not None:
-        if not slot_text.isdigit():
-            raise LocalizedError("bad_request", detail="slot")
-        slot = int(slot_text)
-    vehicle = _text(form, "vehicle_class")
-    if vehicle is not None and vehicle not in VEHICLE_CLASSES:
-        raise LocalizedError("bad_request", detail="vehicle_class")
-    country = _text(form, "plate_country")
-    if country is not None and country not in PLATE_COUNTRIES:
-        raise LocalizedError("bad_request", detail="plate_country")
-    party = Party(**{name: _count(form, name) for name in (*PAYING, *EXEMPT)})
+def _request_from_form(park: Park, form: BookingForm) -> BookingRequest:
+    party = Party(**{name: getattr(form, name) or 0 for name in (*PAYING, *EXEMPT)})
+    vehicle = form.vehicle_class
     return BookingRequest(
         park=park.slug,
-        day=day,
+        day=form.day,
         party=party,
-        slot=slot,
+        slot=form.slot,
         vehicle_class=vehicle,
-        plate=_text(form, "plate") if vehicle else None,
-        plate_country=country if vehicle else None,
-        payment_reference=_text(form, "payment_reference"),
+        plate=form.plate if vehicle else None,
+        plate_country=form.plate_country if vehicle else None,
+        payment_reference=form.payment_reference,
     )
-
-
-async def _form(request: Request) -> FormData:
-    # parsing the body is the only awaiting the booking needs; the booking itself is database work, done
-    # by the plain ``def`` route below in the threadpool instead of on the event loop
-    return await request.form()
 
 
 @router.post("/book/{park}", response_class=HTMLResponse)
@@ -126,8 +129,8 @@ def booking_submit(
     conn: ConnDep,
     key: SigningKeyDep,
     settings: SettingsDep,
-    park: str,
-    form: Annotated[FormData, Depends(_form)],
+    park: ParkSlug,
+    form: Annotated[BookingForm, Form()],
 ) -> Response:
     """Book, then go to the permit page (303); on an error, the form again with the reason."""
     found = _park(conn, park)
@@ -135,14 +138,13 @@ def booking_submit(
     try:
         booking = book(conn, key, settings.tariff, _request_from_form(found, form), lang)
     except LocalizedError as err:
-        values = {name: str(value) for name, value in form.items()}
         status = 409 if err.code in ("quota_full", "quota_short", "slot_full", "slot_short") else 422
-        return render(request, "booking/form.html", _form_context(conn, found, values, err.text(lang)), status)
+        return render(request, "booking/form.html", _form_context(conn, found, form, err.text(lang)), status)
     return RedirectResponse(f"/permit/{booking.permit.id}", status_code=303)
 
 
 @router.get("/permit/{permit_id}", response_class=HTMLResponse)
-def permit_page(request: Request, conn: ConnDep, permit_id: str) -> HTMLResponse:
+def permit_page(request: Request, conn: ConnDep, permit_id: PermitId) -> HTMLResponse:
     """The e-permit: its QR code, what it covers, and links to the PNG and the printable PDF."""
     booking = get_booking(conn, permit_id)
     lang = request_language(request)

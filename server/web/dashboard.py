@@ -7,29 +7,23 @@ limits or export. Numbers come from ``server.stats_dashboard``, the same as the 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
 
-from server.api.deps import ConnDep
+from protocol.fields import CountText
+from server.api.deps import ConnDep, ParkSlug
 from server.capacity import set_limits
 from server.i18n import format_day_short, format_month, format_time, request_language
 from server.park_time import days_bounds, local, park_today
 from server.parks import Park, get_park, list_parks
 from server.stats_dashboard import dashboard
-from server.web.auth import PageSession, check_csrf
+from server.web.auth import FormSession, PageSession, Session
 from server.web.pages import render
 
 router = APIRouter(include_in_schema=False)
-
-
-def _json_script(value: object) -> Markup:
-    # inside <script type="application/json">: "</" would end the element early
-    return Markup(json.dumps(value, ensure_ascii=False).replace("</", "<\\/"))
 
 
 def chart_labels(park: Park, data: dict[str, Any], lang: str) -> dict[str, list[str]]:
@@ -52,7 +46,7 @@ def parks_page(request: Request, conn: ConnDep, session: PageSession) -> Respons
 
 
 @router.get("/dashboard/{park}", response_class=HTMLResponse)
-def park_page(request: Request, conn: ConnDep, session: PageSession, park: str) -> Response:
+def park_page(request: Request, conn: ConnDep, session: PageSession, park: ParkSlug) -> Response:
     """A park's load now, gates, profiles, heatmap, totals, breakdowns and offline conflicts."""
     found = get_park(conn, park)
     session.user.require_read(found)
@@ -68,28 +62,32 @@ def park_page(request: Request, conn: ConnDep, session: PageSession, park: str) 
             "session": session,
             "park": found,
             "data": data,
-            "chart_data": _json_script(data),
             "labels": labels,
-            "chart_labels": _json_script(labels),
             "can_manage": session.user.can_manage(found),
             "export": export,
         },
     )
 
 
-@router.post("/dashboard/{park}/limits")
-def limits_form(
-    request: Request,
-    conn: ConnDep,
-    session: PageSession,
-    park: str,
-    capacity: Annotated[int, Form(ge=0)],
-    daily_quota: Annotated[int, Form(ge=0)],
-    csrf: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    """Save a park's people-at-one-time limit and daily quota (admin or the park's manager)."""
-    check_csrf(session, csrf)
+def _manager(session: FormSession) -> Session:
+    session.user.require_manager()  # before the park is read
+    return session
+
+
+def _managed_park(conn: ConnDep, session: Annotated[Session, Depends(_manager)], park: ParkSlug) -> Park:
     found = get_park(conn, park)
     session.user.require_manage(found)
-    set_limits(conn, found, capacity, daily_quota)
-    return RedirectResponse(f"/dashboard/{found.slug}?saved=1", status_code=303)
+    return found
+
+
+@router.post("/dashboard/{park}/limits")
+def limits_form(
+    conn: ConnDep,
+    park: Annotated[Park, Depends(_managed_park)],
+    capacity: Annotated[CountText, Form()],
+    daily_quota: Annotated[CountText, Form()],
+) -> Response:
+    """Save a park's people-at-one-time limit and daily quota (admin or the park's manager); who may is checked
+    before the numbers are."""
+    set_limits(conn, park, capacity, daily_quota)
+    return RedirectResponse(f"/dashboard/{park.slug}?saved=1", status_code=303)

@@ -20,12 +20,18 @@ A template extends ``base.html`` and fills ``{% block title %}`` and ``{% block 
   reader's state;
   ``static(path)`` the URL of a file in ``server/static``; ``lang_url(code)`` the current page in another
   language (the switcher in ``base.html`` uses it).
+* ``value | json_script`` is the only way data reaches a page's scripts: as JSON inside
+  ``<script type="application/json" id=…>``, read by a script in ``server/static`` with
+  ``JSON.parse(element.textContent)``. Pages have no inline script, event handler or ``style=`` attribute:
+  ``server.hardening``'s Content-Security-Policy refuses them (``tests/server/test_hardening.py`` checks the
+  templates).
 
 ``render`` remembers a ``?lang=`` choice in the ``lang`` cookie, so the next page keeps the language.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -51,6 +57,22 @@ environment = Environment(
 )
 # newstyle: {% trans %} and _() take keyword placeholders and escape them; our callables below do that
 environment.newstyle_gettext = True  # type: ignore[attr-defined]
+
+# Inside <script type="application/json"> the HTML parser looks for "</script" and, after "<!--", for
+# "<script" (which makes it skip the element's end tag): text a gate or a visitor sent, such as a category
+# "<!--<script>", would swallow the rest of the page's scripts. Writing "<", ">" and "&" as JSON escapes
+# leaves no markup at all; U+2028/9 end a line in older JavaScript, so they are escaped as well.
+_JSON_IN_HTML = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def json_script(value: object) -> Markup:
+    """``value`` as JSON that is safe as the text of a ``<script type="application/json">`` element."""
+    return Markup(json.dumps(value, ensure_ascii=False).translate(_JSON_IN_HTML))
+
+
+environment.filters["json_script"] = json_script
 
 
 def page_helpers(lang: str) -> dict[str, Any]:

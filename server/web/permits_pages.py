@@ -13,32 +13,30 @@ from typing import Annotated, Any
 
 import qrcode
 import sqlalchemy as sa
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import AfterValidator, Field, StrictStr
 from qrcode.constants import ERROR_CORRECT_M
 from sqlalchemy.engine import Connection
 
 from protocol import normalize_plate
+from protocol.fields import CountText, Day, OptionalDay, check_line
 from server.api.deps import ConnDep, SigningKeyDep
+from server.api.schemas import PermitRef, Plate, Slug
 from server.bookings import issue_at_office
 from server.db import parks, permits
-from server.errors import InvalidInput
 from server.i18n import request_language
 from server.park_time import day_bounds
 from server.parks import Park, get_park, get_park_by_id, list_parks
 from server.permits import get_permit, revoke_permit
-from server.web.auth import PageSession, check_csrf
+from server.web.auth import FormSession, PageSession
 from server.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 MAX_RESULTS = 100
 
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as err:
-        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from err
+SearchText = Annotated[StrictStr, Field(max_length=64), AfterValidator(check_line)]
+PermitId = Annotated[PermitRef, Path()]
 
 
 def _valid_on(visible: list[Park], day: dt.date) -> sa.ColumnElement[bool]:
@@ -52,7 +50,9 @@ def _valid_on(visible: list[Park], day: dt.date) -> sa.ColumnElement[bool]:
     return sa.or_(sa.false(), *conditions)
 
 
-def search_permits(conn: Connection, visible: list[Park], q: str = "", day: str = "") -> list[dict[str, Any]]:
+def search_permits(
+    conn: Connection, visible: list[Park], q: str = "", day: dt.date | None = None
+) -> list[dict[str, Any]]:
     """Permits of the ``visible`` parks with an id starting with ``q`` or plate ``q``, valid on local ``day``."""
     query = (
         sa.select(permits, parks.c.slug.label("park_slug"), parks.c.timezone.label("park_timezone"))
@@ -65,25 +65,33 @@ def search_permits(conn: Connection, visible: list[Park], q: str = "", day: str 
     if q:
         plate = normalize_plate(q)
         query = query.where(sa.or_(permits.c.id.startswith(q.lower(), autoescape=True), permits.c.plate == plate))
-    if day:
-        query = query.where(_valid_on(visible, _date(day)))
+    if day is not None:
+        query = query.where(_valid_on(visible, day))
     return [dict(row._mapping) for row in conn.execute(query)]
 
 
 @router.get("/permits", response_class=HTMLResponse)
-def permits_page(request: Request, conn: ConnDep, session: PageSession, q: str = "", day: str = "") -> Response:
+def permits_page(
+    request: Request,
+    conn: ConnDep,
+    session: PageSession,
+    q: Annotated[SearchText, Query()] = "",
+    day: Annotated[OptionalDay, Query()] = None,
+) -> Response:
     user = session.user
     visible = list_parks(conn, None if user.role == "admin" else (user.park_id if user.park_id is not None else -1))
-    results = search_permits(conn, visible, q[:64], day[:10]) if (q or day) else []
+    searched = bool(q or day)
+    results = search_permits(conn, visible, q, day) if searched else []
+    shown_day = "" if day is None else day.isoformat()
     return render(
         request,
         "dashboard/permits.html",
-        {"session": session, "results": results, "q": q, "day": day, "parks": visible, "searched": bool(q or day)},
+        {"session": session, "results": results, "q": q, "day": shown_day, "parks": visible, "searched": searched},
     )
 
 
 @router.get("/permits/{permit_id}", response_class=HTMLResponse)
-def permit_page(request: Request, conn: ConnDep, session: PageSession, permit_id: str) -> Response:
+def permit_page(request: Request, conn: ConnDep, session: PageSession, permit_id: PermitId) -> Response:
     record = get_permit(conn, permit_id)
     park = get_park_by_id(conn, record.park_id)
     session.user.require_read(park)
@@ -91,14 +99,7 @@ def permit_page(request: Request, conn: ConnDep, session: PageSession, permit_id
 
 
 @router.post("/permits/{permit_id}/revoke")
-def revoke_form(
-    request: Request,
-    conn: ConnDep,
-    session: PageSession,
-    permit_id: str,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    check_csrf(session, csrf)
+def revoke_form(conn: ConnDep, session: FormSession, permit_id: PermitId) -> Response:
     record = get_permit(conn, permit_id)
     session.user.require_read(get_park_by_id(conn, record.park_id))
     revoke_permit(conn, record.id)
@@ -109,21 +110,19 @@ def revoke_form(
 def issue_form(
     request: Request,
     conn: ConnDep,
-    session: PageSession,
+    session: FormSession,
     key: SigningKeyDep,
-    park: Annotated[str, Form(max_length=64)],
-    day: Annotated[str, Form(max_length=10)],
-    adults: Annotated[int, Form(ge=0, le=1000)] = 1,
-    children: Annotated[int, Form(ge=0, le=1000)] = 0,
-    exempt: Annotated[int, Form(ge=0, le=1000)] = 0,
-    plate: Annotated[str, Form(max_length=16)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    park: Annotated[Slug, Form()],
+    day: Annotated[Day, Form()],
+    adults: Annotated[CountText, Form()] = 1,
+    children: Annotated[CountText, Form()] = 0,
+    exempt: Annotated[CountText, Form()] = 0,
+    plate: Annotated[Plate | None, Form()] = None,
 ) -> Response:
     """Issue a one-day permit at the park office; shows the new permit with its QR."""
-    check_csrf(session, csrf)
     found = get_park(conn, park)
     session.user.require_read(found)
-    start, end = day_bounds(found, _date(day))
+    start, end = day_bounds(found, day)
     # the day's quota and entry slots hold at the office as for a visitor's booking
     record = issue_at_office(
         conn,
@@ -133,14 +132,14 @@ def issue_form(
         end - 1,
         (adults, children, exempt),
         request_language(request),
-        plate=plate.strip() or None,
+        plate=(plate or "").strip() or None,
         now=int(time.time()),
     )
     return RedirectResponse(f"/permits/{record.id}", status_code=303)
 
 
 @router.get("/permits/{permit_id}/qr.png", response_class=Response)
-def permit_qr(request: Request, conn: ConnDep, session: PageSession, permit_id: str) -> Response:
+def permit_qr(request: Request, conn: ConnDep, session: PageSession, permit_id: PermitId) -> Response:
     """The permit's QR for the office printer (the page's session, not an API token)."""
     record = get_permit(conn, permit_id)
     session.user.require_read(get_park_by_id(conn, record.park_id))

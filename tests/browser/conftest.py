@@ -22,6 +22,9 @@ of the suite never runs beside Playwright's event loop; the others are per test)
   ``$QAQPA_SCREENSHOT_DIR`` when set, else pytest's temporary directory (never inside the repository).
 * ``assert_fits(page)`` (a function: ``from tests.browser.conftest import assert_fits``) → fails when the
   page is wider than its viewport (a phone would scroll sideways).
+* ``csp_violations(context)`` → a list that fills with what the browser refused under the pages'
+  Content-Security-Policy; ``open_page`` (and the ranger page's ``open_lane_page``) fail the test at
+  teardown when any page reported one, so inline script or style cannot come back unnoticed.
 
 The dashboard tests (``tests/browser/test_dashboard*.py``) use the same fixtures: ``live_server.add_user``
 for a manager, then log in through the page with ``open_page(phone=False)``.
@@ -44,7 +47,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 
 from server import Settings, create_app
 from server.accounts import Role, add_user
@@ -170,12 +173,15 @@ def open_page(playwright: Playwright, browser: Browser, live_server: LiveServer)
             **options, locale=locale, base_url=live_server.url, accept_downloads=True, timezone_id=TIMEZONE
         )
         context.set_default_timeout(15_000)
+        violations.append(csp_violations(context))
         contexts.append(context)
         return context.new_page()
 
+    violations: list[list[str]] = []
     yield make
     for context in contexts:
         context.close()
+    assert [seen for found in violations for seen in found] == [], "the Content-Security-Policy blocked a page's part"
 
 
 @pytest.fixture(scope="session")
@@ -198,6 +204,23 @@ def shot(screenshot_dir: Path, request: pytest.FixtureRequest) -> Callable[[Page
         return path
 
     return take
+
+
+def csp_violations(context: BrowserContext) -> list[str]:
+    """A list that fills with every Content-Security-Policy violation the context's pages report.
+
+    Chromium reports each blocked script, style or load on the console ("Refused to execute inline script
+    because it violates the following Content Security Policy directive ..."); the page fixtures assert
+    there was none, so a template that brings inline script or style back fails its browser test.
+    """
+    found: list[str] = []
+
+    def heard(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            found.append(f"{message.location.get('url', '')}: {message.text}")
+
+    context.on("console", heard)
+    return found
 
 
 def assert_fits(page: Page) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Page
 
 from protocol import Reason
@@ -306,13 +307,13 @@ def check_dashboard(page: Page, day: SimulatedDay, lang: Language) -> None:
     gates = {row[0]: row for row in table(page, "#gates")}
     for slug, name, _direction in GATES:
         cells = gates[name]
-        assert cells[5:] == [
+        assert cells[-2:] == [
             format_number(day.people("entry", slug), lang),
             format_number(day.people("exit", slug), lang),
         ]
     assert gates["Main entrance"][1] == _("online")
     assert gates["Main entrance"][3] == format_number(3, lang)
-    assert gates["Main entrance"][4] == f"{reader_text('qr', 'ok', lang)}, {reader_text('rfid', 'ok', lang)}"
+    assert gates["Main entrance"][-3] == f"{reader_text('qr', 'ok', lang)}, {reader_text('rfid', 'ok', lang)}"
     assert gates["Main entrance"][2] in {format_moment(t, lang) for t in range(day.synced[0], day.synced[1] + 1)}
     assert gates["Exit"][1:3] == [_("offline"), "—"]
 
@@ -456,3 +457,53 @@ def test_a_manager_of_another_park_cannot_see_this_park(
     page.goto(f"/permits?q={day.permits[0]['id']}")
     assert table(page, "#results") == [["No permits found."]]
     shot(page, "search")
+
+
+# opens an HTML comment with a script start tag in it (after which the HTML parser no longer ends the JSON's
+# <script> element at its own end tag, and the page's scripts disappear into it), ends the element, ends a
+# line inside a JavaScript string: before issue 17, a gate's category like this left the dashboard chartless
+HOSTILE = "<!--<script> </script> \u2028 \u2029 & >"
+
+
+def test_text_a_gate_sent_shows_as_text_and_the_charts_still_draw(
+    live_server: LiveServer, open_page: OpenPage, shot: Shot
+) -> None:
+    slug, gate, manager = "dash-hostile", "lane-1", "dash-hostile-manager"
+    live_server.create_park(slug, "Hostile text")
+    created = live_server.api.post(
+        f"/api/v1/parks/{slug}/gates", json={"slug": gate, "name": "Lane", "direction": "entry"}
+    )
+    assert created.status_code == 201, created.text
+    token = live_server.api.post(f"/api/v1/parks/{slug}/gates/{gate}/device").json()["device_token"]
+    now = int(time.time())
+    sent = live_server.api.post(
+        "/api/v1/gate/events",
+        json={"events": [gate_event(now - 60, "entry", 3)]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert sent.status_code == 200, sent.text
+    # names and a category as an older server stored them, before the boundary checked them: into the rows
+    with live_server.app.state.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE parks SET name = :name WHERE slug = :slug"), {"name": f"Park {HOSTILE}", "slug": slug}
+        )
+        conn.execute(sa.text("UPDATE gates SET name = :name WHERE slug = :slug"), {"name": HOSTILE, "slug": gate})
+        park_id = conn.execute(sa.text("SELECT id FROM parks WHERE slug = :slug"), {"slug": slug}).scalar_one()
+        for rollup in ("event_days", "event_counts"):
+            conn.execute(
+                sa.text(f"UPDATE {rollup} SET category = :category WHERE park_id = :park"),
+                {"category": HOSTILE, "park": park_id},
+            )
+    live_server.add_user(manager, Role.MANAGER, slug)
+
+    page = open_page(locale="en-US", phone=False)
+    log_in(page, live_server, manager)
+    assert page.url == f"{live_server.url}/dashboard/{slug}"
+    assert page.inner_text("h1") == f"Park {HOSTILE}".strip()
+    assert table(page, "#gates")[0][0] == HOSTILE.strip()
+    assert page.locator("#by-gate thead th").all_inner_texts()[1:] == [HOSTILE.strip()]
+    hourly = chart(page, "hourly")
+    assert sum(hourly["datasets"][0]["data"]) == 3
+    chart(page, "daily")
+    chart(page, "monthly")
+    shot(page, "hostile")

@@ -35,7 +35,7 @@ from gate.web.sessions import hash_pin
 from protocol import CardColumns, CardRole, Direction, ParkSettings, Reason, SigningKey, SyncPage, encode_token
 from sim.camera import SimCamera
 from sim.readers.em4100 import SimEm4100Module
-from tests.browser.conftest import PHONE, TIMEZONE, assert_fits
+from tests.browser.conftest import PHONE, TIMEZONE, assert_fits, csp_violations
 from tests.gate.server_double import DEVICE_TOKEN, GateApi
 from tests.gate.world import NOW, PARK, make_permit, sync_page
 
@@ -123,12 +123,15 @@ def open_lane_page(playwright: Playwright, browser: Browser, lane: Lane) -> Iter
             options = {k: v for k, v in playwright.devices[PHONE].items() if k != "default_browser_type"}
         context = browser.new_context(**options, locale=locale, base_url=lane.url, timezone_id=TIMEZONE)
         context.set_default_timeout(WAIT_MS)
+        violations.append(csp_violations(context))
         contexts.append(context)
         return context.new_page()
 
+    violations: list[list[str]] = []
     yield make
     for context in contexts:
         context.close()
+    assert [seen for found in violations for seen in found] == [], "the Content-Security-Policy blocked a page's part"
 
 
 def _text(lang: str, english: str) -> str:

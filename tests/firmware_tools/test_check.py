@@ -11,12 +11,16 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from firmware_tools.check import CheckResult, check_clock, report_lines, run_checks
+from firmware_tools.check import CheckResult, check_clock, check_outbox, report_lines, run_checks
 from firmware_tools.cli import main
 from firmware_tools.provision import ReaderSpec, provision
 from gate.clock import META_LAST_GOOD
-from gate.config import load_config
+from gate.config import GateConfig, GateSettings, ServerSettings, load_config
+from gate.credentials import ManualCredential
+from gate.decision import Policy, decide
+from gate.events import make_event
 from gate.store import GateStore
+from protocol import Direction
 from sim.readers.em4100 import SimEm4100Module
 from sim.server_proc import ServerProcess
 from tests.firmware_tools.conftest import PARK
@@ -155,3 +159,27 @@ def test_the_clock_is_judged_as_the_gate_judges_it_at_start(
     assert years_ahead["clock"].status == "fail" and "longer than any power cut" in years_ahead["clock"].detail
     fine = _by_name(check_clock(config, now=now + 7200, rtc_device=frames, require_rtc=True, ntp=lambda: None))
     assert [fine[name].status for name in ("clock", "NTP", "RTC")] == ["pass", "skip", "pass"]
+
+
+def test_events_set_aside_are_a_warning_that_names_them_with_their_reasons(tmp_path: Path) -> None:
+    config = GateConfig(
+        gate=GateSettings(park=PARK, name="check-outbox", data_dir=tmp_path / "gate"),
+        server=ServerSettings(url="http://127.0.0.1:9", device_token="qd_x"),
+    )
+    assert check_outbox(config).status == "skip"  # not provisioned yet
+    with GateStore(config.gate.db_path) as store:
+        ids = []
+        for n in range(7):
+            credential = ManualCredential(f"ranger test {n}")
+            decision = decide(credential, store.view(Policy(PARK, Direction.ENTRY, 300, 43200)), 1_750_000_000 + n)
+            event = make_event(decision)
+            store.record(decision, event)
+            ids.append(event.id)
+        assert check_outbox(config).status == "pass"
+        store.set_aside([(event_id, f"refused by the server: reason {n}") for n, event_id in enumerate(ids[:6])])
+    result = check_outbox(config)
+    assert result.status == "warn" and result.ok
+    assert result.detail.startswith("1 event(s) waiting for the server; 6 set aside and never sent, newest first: ")
+    assert f"{ids[5]}: refused by the server: reason 5" in result.detail and "(and 1 more)" in result.detail
+    assert "qaqpa-gate status" in result.advice
+    assert re.match(r"^WARN  outbox  1 event\(s\) waiting", next(report_lines([result])))

@@ -52,7 +52,7 @@ def test_inspect_exits_1_unless_the_permit_verifies(
     signed: tuple[str, Path], capsys: pytest.CaptureFixture[str], text: str | None, verdict: str
 ) -> None:
     token, keys = signed
-    argv = ["permit", "inspect", text] + ["--keys", str(keys)] if text else ["permit", "inspect", token]
+    argv = ["permit", "inspect", text, "--keys", str(keys)] if text else ["permit", "inspect", token]
     assert main(argv) == 1
     assert json.loads(capsys.readouterr().out)["verdict"] == verdict
 

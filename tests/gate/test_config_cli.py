@@ -87,7 +87,7 @@ def test_uuid7_is_version_7_and_increasing() -> None:
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["--help"], ["run", "--help"], ["status", "--help"]):
+    for argv in (["--help"], ["run", "--help"], ["status", "--help"], ["resend", "--help"]):
         with pytest.raises(SystemExit) as exit_info:
             build_parser().parse_args(argv)
         assert exit_info.value.code == 0
@@ -100,6 +100,13 @@ def test_status_prints_the_store_summary(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["status", "--config", str(path)]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["events"] == 0 and summary["outbox"] == 0 and summary["cursor"] is None
+
+
+def test_resend_on_a_gate_with_nothing_set_aside_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text(TOML)
+    assert main(["resend", "--config", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("0 set-aside events back in the outbox")
 
 
 def test_bad_config_is_a_clear_exit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

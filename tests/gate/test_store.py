@@ -12,8 +12,8 @@ from gate.errors import StoreError
 from gate.events import make_event
 from gate.migrations import MIGRATIONS
 from gate.store import GateStore, permit_ids_to_bytes
-from protocol import ParkSettings, PermitColumns, SigningKey, SyncPage, permit_id_text
-from tests.gate.world import NOW, PARK, entry_policy, make_permit, sync_page, token
+from protocol import CardRole, ParkSettings, PermitColumns, SigningKey, SyncPage, permit_id_text
+from tests.gate.world import NOW, PARK, card_page, entry_policy, make_permit, sync_page, token
 
 
 def test_migrations_are_recorded_and_applied_once(tmp_path: Path) -> None:
@@ -169,3 +169,40 @@ def test_sqlite_errors_are_store_errors(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(StoreError):
         store.note_sync(True)
+
+
+def test_a_holder_synced_with_control_characters_is_kept_cleaned_and_the_card_still_applies(store: GateStore) -> None:
+    """A card holder's name with a NUL (issue 17) is cleaned, not refused: the row withdraws the card all the same."""
+    page = card_page("2", [("0A1B2C3D", CardRole.STAFF, True)])
+    store.apply_sync_page(page.model_copy(update={"cards": page.cards.model_copy(update={"holder": ["Aidos"]})}))
+    withdrawn = card_page("3", [("0A1B2C3D", CardRole.STAFF, False)])
+    holder = ["Ai\x00dos \u202eevil" + "x" * 300]
+    store.apply_sync_page(withdrawn.model_copy(update={"cards": withdrawn.cards.model_copy(update={"holder": holder})}))
+    card = store.lookup_card("0A1B2C3D")
+    assert card is not None and not card.active
+    assert card.holder == "Ai\ufffddos \ufffdevil" + "x" * 188  # 200 characters, every one printable
+
+
+def test_set_aside_events_leave_the_outbox_and_are_never_pruned(store: GateStore, key: SigningKey) -> None:
+    view = store.view(entry_policy())
+    view.refresh()
+    events = []
+    for _ in range(3):
+        decision = decide(QrCredential(token(make_permit(), key)), view, NOW)
+        events.append(make_event(decision))
+        store.record(decision, events[-1])
+    park = store.park()
+    assert park is not None and store.local_counts(park, local_day(NOW, park))[0] == 9
+    assert store.set_aside([(events[0].id, "refused by the server: because")], at=100.0) == 1
+    assert store.local_counts(park, local_day(NOW, park))[0] == 6  # no server counts it: nor does the gate
+    assert store.set_aside([(events[0].id, "again")]) == 0  # already set aside: kept as it was
+    assert store.pending_events(10) == events[1:] and store.outbox_depth() == 2
+    assert store.mark_uploaded([e.id for e in events[1:]], at=200.0) == 2
+    assert store.prune_uploaded(10**12) == 2
+    (aside,) = store.set_aside_events()
+    assert (aside.id, aside.reason, aside.refused_at) == (events[0].id, "refused by the server: because", 100.0)
+    assert store.summary()["set_aside"] == 1 and store.summary()["outbox"] == 0
+    # the server was fixed to take it: a technician puts it back (qaqpa-gate resend), uploaded ones stay done
+    assert store.resend_set_aside(["no-such-id"]) == 0
+    assert store.resend_set_aside() == 1
+    assert store.pending_events(10) == [events[0]] and store.set_aside_events() == []

@@ -53,7 +53,7 @@ def test_dashboard_counts_a_day_by_gate_category_hour_and_reason(world: World) -
         [
             ev(today + 60, people=3, category="adult"),
             ev(today + 120, people=2, category="child"),
-            ev(today + 121, people=4, category="adult", flags=["offline"], permit_id="p1"),
+            ev(today + 121, people=4, category="adult", flags=["offline"], permit_id="abcdefghijkmnop2"),
             ev(today + 200, reason="expired", granted=False, people=0),
             ev(today - 7 * 86400 + 30, people=5, category="adult"),  # same weekday last week, hour 0
             ev(today - YEAR_DAYS * 86400 + HOUR + 5, people=6, category="adult"),  # last year, hour 1
@@ -65,7 +65,7 @@ def test_dashboard_counts_a_day_by_gate_category_hour_and_reason(world: World) -
         world.exit_device,
         [
             ev(today + 300, direction="exit", people=1, category="adult"),
-            ev(today + 400, people=4, category="adult", flags=["offline"], permit_id="p1"),
+            ev(today + 400, people=4, category="adult", flags=["offline"], permit_id="abcdefghijkmnop2"),
         ],
     )
     app: Any = world.client.app
@@ -90,7 +90,7 @@ def test_dashboard_counts_a_day_by_gate_category_hour_and_reason(world: World) -
     assert len(data["monthly"]) == 12
     assert sum(map(sum, data["heatmap"]["cells"])) > 0
     assert [(c["permit_id"], c["first_gate"], c["second_gate"]) for c in data["conflicts"]] == [
-        ("p1", "east-in", "east-out")
+        ("abcdefghijkmnop2", "east-in", "east-out")
     ]
     api = world.client.get(f"/api/v1/parks/{PARK}/dashboard", headers=world.ranger)
     assert api.status_code == 200

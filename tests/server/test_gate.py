@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
+from typing import Any
 
 import orjson
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
 
-from protocol import MAX_EVENTS_PER_BATCH, EventBatchResult, Keyring, SyncPage
+from protocol import EVENTS_SCHEMA, MAX_EVENTS_PER_BATCH, EventBatchResult, Keyring, SyncPage
 from tests.server.conftest import World, event
 
 
@@ -68,6 +72,7 @@ def test_bad_sync_parameters(world: World) -> None:
         {"cursor": "abc"},
         {"cursor": "-1"},
         {"cursor": "²"},
+        {"cursor": str(2**63)},  # past a BIGINT: PostgreSQL answered 500
         {"limit": "0"},
         {"limit": "200001"},
         {"limit": "x"},
@@ -76,8 +81,10 @@ def test_bad_sync_parameters(world: World) -> None:
         assert response.status_code == 422, params
 
 
-def post_events(world: World, body: object) -> EventBatchResult:
-    response = world.client.post("/api/v1/gate/events", json=body, headers=world.entry_device)
+def post_events(world: World, body: object, device: dict[str, str] | None = None) -> EventBatchResult:
+    response = world.client.post(
+        "/api/v1/gate/events", json=body, params={"schema": EVENTS_SCHEMA}, headers=device or world.entry_device
+    )
     assert response.status_code == 200, response.text
     return EventBatchResult.model_validate_json(response.content)
 
@@ -101,7 +108,7 @@ def test_a_repeated_id_inside_one_batch_counts_once(world: World) -> None:
     assert world.count("events") == 1
 
 
-def test_bad_event_batches_are_refused_and_change_nothing(world: World) -> None:
+def test_a_body_that_is_no_batch_is_refused_whole_and_changes_nothing(world: World) -> None:
     url, headers = "/api/v1/gate/events", world.entry_device
     too_many = {"events": [event() for _ in range(MAX_EVENTS_PER_BATCH + 1)]}
     response = world.client.post(url, json=too_many, headers=headers)
@@ -119,18 +126,125 @@ def test_bad_event_batches_are_refused_and_change_nothing(world: World) -> None:
 
     good = event()
     bad: object
-    for bad in (
-        {"events": []},
-        {"events": [{**good, "people": "three"}]},
-        {"events": [{**good, "id": "not-a-uuid"}]},
-        {"events": [{**good, "granted": False}]},  # contradicts reason "granted"
-        {"events": [{**good, "reason": "bribed"}]},
-        {"events": [good, {**event(), "direction": "up"}]},  # one bad event refuses the whole batch
-        {"evnts": [good]},
-        [good],
-    ):
+    for bad in ({"events": []}, {"evnts": [good]}, [good], {"events": good}, {"events": [good], "more": 1}):
         response = world.client.post(url, content=orjson.dumps(bad), headers=headers)
         assert response.status_code == 422, bad
-        assert isinstance(response.json()["detail"], list) and response.json()["detail"][0]["msg"]
     assert world.count("events") == 0
     assert world.count("event_counts") == 0
+    assert world.count("refused_events") == 0
+
+
+def _refusals(result: EventBatchResult) -> dict[int, tuple[str | None, str]]:
+    return {refused.index: (refused.id, refused.reason) for refused in result.refused}
+
+
+def test_a_poison_event_is_refused_alone_and_the_rest_of_its_batch_is_stored(world: World) -> None:
+    """Issue 17: a NUL in a manual open's note made PostgreSQL answer 500 for the whole batch, for good."""
+    before, poison, after = event(), event(credential="manual", reason="manual", note="ambulance\x00"), event()
+    result = post_events(world, {"events": [before, poison, after]})
+    assert result.new == [before["id"], after["id"]] and result.duplicates == []
+    (refused,) = result.refused
+    assert (refused.id, refused.index) == (poison["id"], 1)
+    assert refused.reason == "note: character U+0000 at position 9 is not allowed in text"
+    assert world.count("events") == 2
+    inside = world.client.get("/api/v1/parks/altyn/occupancy", headers=world.ranger).json()["inside"]
+    assert inside == 6
+    # sent again (the answer was lost): the good ones are duplicates, the poison is refused again, recorded once
+    again = post_events(world, {"events": [before, poison, after]})
+    assert again.duplicates == [before["id"], after["id"]] and [r.id for r in again.refused] == [poison["id"]]
+    assert world.count("refused_events") == 1
+
+
+def test_every_field_a_gate_sends_is_bounded(world: World) -> None:
+    """Issue 17, finding 4: 100 KB categories were stored, flags repeated 10,000 times, refusals carried people."""
+    good = event()
+    cases: dict[str, tuple[dict[str, Any], str]] = {
+        "category": ({"category": "x" * 100_000}, "category: String should match pattern"),
+        "category_case": ({"category": "Adult"}, "category: String should match pattern"),
+        "flags": ({"flags": ["offline"] * 10_000}, "flags: List should have at most 3 items"),
+        "repeated_flags": ({"flags": ["offline", "offline"]}, "flags repeat"),
+        "refused_people": ({"reason": "revoked", "granted": False, "people": 4}, "a refused event counts no people"),
+        "note": ({"credential": "manual", "reason": "manual", "note": "n" * 501}, "note: String should have at most"),
+        "bidi": ({"credential": "manual", "reason": "manual", "note": "ok\u202e"}, "note: character U+202E"),
+        "permit_id": ({"permit_id": "p" * 5000}, "permit_id: String should match pattern"),
+        "card_uid": ({"credential": "card", "card_uid": "0a:1b"}, "card_uid: String should match pattern"),
+        "plate": ({"credential": "plate", "plate": "123 ABC 02"}, "plate: String should match pattern"),
+        "people": ({"people": 5000}, "people: Input should be less than or equal to 1000"),
+        "granted": ({"granted": "yes"}, "granted: Input should be a valid boolean"),
+        "occurred_at": ({"occurred_at": 2**70}, "occurred_at: Input should be less than"),
+        # a member nobody asked for, named with a NUL: the reason names it escaped, so PostgreSQL stores it too
+        "extra": ({"\x00evil" * 1000: 1}, "\\u0000evil\\u0000evil"),
+    }
+    bad = [event(**change) for change, _ in cases.values()]
+    result = post_events(world, {"events": [good, *bad]})
+    assert result.new == [good["id"]]
+    refusals = _refusals(result)
+    for index, (name, (_change, expected)) in enumerate(cases.items(), start=1):
+        assert refusals[index][0] == bad[index - 1]["id"], name
+        assert expected in refusals[index][1], (name, refusals[index][1])
+        assert len(refusals[index][1]) <= 500
+    assert world.count("events") == 1 and world.count("refused_events") == len(cases)
+    app: Any = world.client.app
+    with app.state.engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT max(length(event)), max(length(reason)) FROM refused_events")).one()
+    assert stored[0] <= 2000 and stored[1] <= 500  # a 100 KB category is kept as a short excerpt
+
+
+def test_an_event_whose_id_is_unreadable_is_refused_by_its_place(world: World) -> None:
+    good = event()
+    result = post_events(world, {"events": [good, {**event(), "id": "nul\x00id"}, 42]})
+    assert result.new == [good["id"]]
+    assert [(r.id, r.index) for r in result.refused] == [(None, 1), (None, 2)]
+    assert result.refused[1].reason.startswith("event: Input should be a valid dictionary")
+    assert world.count("refused_events") == 2
+
+
+def test_events_dated_before_any_gate_or_days_ahead_are_refused_and_not_counted(world: World) -> None:
+    """Issue 17, finding 4: events dated years ahead or in 1970 were counted in "inside now"."""
+    now_ms = int(time.time() * 1000)
+    today = event(people=2)
+    almost_a_day_ahead = event(occurred_at=now_ms + 23 * 3600 * 1000, people=1)  # a gate clock running fast
+    in_1970 = event(occurred_at=0, people=40)
+    in_2023 = event(occurred_at=1_700_000_000_000, people=40)
+    years_ahead = event(occurred_at=now_ms + 3 * 365 * 86_400_000, people=50)
+    result = post_events(world, {"events": [today, in_1970, almost_a_day_ahead, in_2023, years_ahead]})
+    assert result.new == [today["id"], almost_a_day_ahead["id"]]
+    refusals = _refusals(result)
+    assert sorted(refusals) == [1, 3, 4]
+    assert refusals[1][1].startswith("occurred_at: 1970-01-01 00:00:00 UTC is before 2024-01-01")
+    assert "more than a day after the server's clock" in refusals[4][1]
+    inside = world.client.get("/api/v1/parks/altyn/occupancy", headers=world.ranger).json()["inside"]
+    assert inside == 3
+    assert world.count("events") == 2
+
+
+def test_a_gate_that_reads_no_refusals_gets_the_first_answer_and_stops_resending(world: World) -> None:
+    """A gate of an earlier release reads EventBatchResult with extra="forbid": it gets no ``refused``, and the
+    refused event's id among ``duplicates`` (the server keeps it set aside), so it marks it done and goes on."""
+
+    class FirstResult(BaseModel):  # EventBatchResult as the first release reads it
+        model_config = ConfigDict(extra="forbid")
+        new: list[str]
+        duplicates: list[str]
+
+    good, poison = event(), event(category="x\x00")
+    response = world.client.post("/api/v1/gate/events", json={"events": [good, poison]}, headers=world.entry_device)
+    assert response.status_code == 200
+    first = FirstResult.model_validate_json(response.content)
+    assert (first.new, first.duplicates) == ([good["id"]], [poison["id"]])
+    assert world.count("events") == 1 and world.count("refused_events") == 1
+
+
+def test_refused_events_and_what_gates_set_aside_are_on_the_dashboard(world: World) -> None:
+    poison = event(note="\x00")
+    post_events(world, {"events": [event(), poison]})
+    status = {"outbox": 0, "refused": 1, "readers": {"camera": "ok"}}
+    headers = {**world.entry_device, "X-Gate-Status": json.dumps(status)}
+    assert world.client.get("/api/v1/gate/sync", headers=headers).status_code == 200
+    data = world.client.get("/api/v1/parks/altyn/dashboard", headers=world.manager).json()
+    gates = {gate["slug"]: gate for gate in data["gates"]}
+    assert gates["east-in"]["refused"] == 1 and gates["east-out"]["refused"] is None
+    assert data["refused"]["count"] == 1
+    (shown,) = data["refused"]["recent"]
+    assert (shown["gate"], shown["event_id"]) == ("east-in", poison["id"])
+    assert shown["reason"].startswith("note: character U+0000")

@@ -21,7 +21,9 @@ def test_this_host_reads_the_counts_of_requests_ingest_and_sync(world: World) ->
     client = world.client
     events = [event(1), event(2)]
     assert client.post("/api/v1/gate/events", json={"events": events}, headers=world.entry_device).status_code == 200
-    assert client.post("/api/v1/gate/events", json={"events": events}, headers=world.entry_device).status_code == 200
+    poisoned = {**event(3), "note": "a\x00b"}  # refused alone, counted as refused
+    again = {"events": [*events, poisoned]}
+    assert client.post("/api/v1/gate/events", json=again, headers=world.entry_device).status_code == 200
     sync(world)
     assert client.get("/api/v1/no/such/route/42").status_code == 404
     local = TestClient(client.app, client=("127.0.0.1", 40000))
@@ -30,6 +32,7 @@ def test_this_host_reads_the_counts_of_requests_ingest_and_sync(world: World) ->
     text = scraped.text
     assert _value(text, 'qaqpa_server_events_ingested_total{result="new"}') == 2
     assert _value(text, 'qaqpa_server_events_ingested_total{result="duplicate"}') == 2
+    assert _value(text, 'qaqpa_server_events_ingested_total{result="refused"}') == 1
     assert _value(text, "qaqpa_server_sync_pages_total") == 1
     assert _value(text, 'qaqpa_server_requests_total{method="POST",route="/api/v1/gate/events",status="200"}') == 2
     # an unknown path is counted under one label, never under its own

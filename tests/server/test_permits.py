@@ -95,7 +95,7 @@ def test_malformed_json_and_missing_fields(world: World) -> None:
     assert "JSON" in broken.text
     missing = world.client.post("/api/v1/permits", json={"park": "altyn"}, headers=world.admin)
     assert missing.status_code == 422
-    assert {error["loc"][-1] for error in missing.json()["detail"]} == {"valid_from", "valid_until", "party"}
+    assert {error["loc"][-1] for error in missing.json()["errors"]} == {"valid_from", "valid_until", "party"}
     assert world.count("permits") == 0
 
 

@@ -179,9 +179,10 @@ def _a_day_at_the_park(world: World) -> tuple[str, str]:
         for i, category in enumerate(("standard", "pedestrian", "car", "resident", "ranger", None))
     ]
     batch += [event(next(n), occurred_at=(today - 300) * 1000, reason="expired", granted=False, people=0)]
-    batch += [event(next(n), occurred_at=(today - 200) * 1000, flags=["offline"], permit_id="p1", category="bus")]
+    offline = {"flags": ["offline"], "permit_id": "abcdefghijkmnop2", "category": "bus"}
+    batch += [event(next(n), occurred_at=(today - 200) * 1000, **offline)]
     assert world.client.post("/api/v1/gate/events", json={"events": batch}, headers=world.entry_device).is_success
-    second = [event(next(n), occurred_at=(today - 100) * 1000, flags=["offline"], permit_id="p1", category="bus")]
+    second = [event(next(n), occurred_at=(today - 100) * 1000, **offline)]
     assert world.client.post("/api/v1/gate/events", json={"events": second}, headers=world.exit_device).is_success
     status = json.dumps({"outbox": 1200, "readers": {"camera": "ok", "rfid": "no_data", "plates": "disconnected"}})
     headers = {**world.entry_device, "X-Gate-Status": status}

@@ -1,5 +1,6 @@
 // The ranger page's little script: live decisions (SSE), status refresh, camera refresh, card sign-in,
-// and the manual open's required reason in the page's language.
+// and the manual open's required reason in the page's language. The page's policy allows no inline
+// script, so the script tag says which part to start: data-start="live" (the lane) or "card" (sign-in).
 "use strict";
 function qaqpaLive() {
   const feed = document.getElementById("feed");
@@ -44,3 +45,8 @@ function qaqpaWaitForCard() {
     if (response.ok && (await response.json()).signed_in) location.href = "/";
   }, 1000);
 }
+(function () {
+  const start = document.currentScript && document.currentScript.dataset.start;
+  if (start === "live") qaqpaLive();
+  else if (start === "card") qaqpaWaitForCard();
+})();

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from pydantic import BaseModel, Field, StrictStr
 
+from protocol.fields import Label
 from server.accounts import issue_access_token
-from server.api.deps import ConnDep, SettingsDep
+from server.api.deps import ConnDep, SettingsDep, answers
+from server.api.schemas import Password, UserName
 from server.login_limit import attempt_login
 
 router = APIRouter(tags=["auth"])
@@ -20,10 +21,19 @@ class TokenOut(BaseModel):
     token_type: str = "bearer"
 
 
-@router.post("/auth/token")
-def login(
-    request: Request, conn: ConnDep, settings: SettingsDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
-) -> TokenOut:
+class PasswordForm(BaseModel):
+    """The OAuth2 password grant (RFC 6749 §4.3) as a form; scopes and clients are not used."""
+
+    grant_type: Literal["password"] | None = None
+    username: UserName
+    password: Password
+    scope: Annotated[StrictStr, Field(max_length=200, pattern=r"^[\x21-\x7e ]*$")] = ""
+    client_id: Label | None = None
+    client_secret: Label | None = None
+
+
+@router.post("/auth/token", responses=answers(400, 401, 422, 429))
+def login(request: Request, conn: ConnDep, settings: SettingsDep, form: Annotated[PasswordForm, Form()]) -> TokenOut:
     """Exchange a user name and password for an access token (rate limited per address and user name: 429)."""
     user = attempt_login(request, conn, form.username, form.password)
     if user is None:

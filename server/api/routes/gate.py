@@ -16,11 +16,12 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from protocol import MAX_EVENTS_PER_BATCH, SYNC_SCHEMA, EventBatch, EventBatchResult, SyncPage
+from protocol import EVENTS_SCHEMA, MAX_EVENTS_PER_BATCH, SYNC_SCHEMA, EventBatchResult, SyncPage
+from protocol.fields import Cursor
 from server.api.deps import ConnDep, CurrentDevice
-from server.events import ingest
+from server.events import check_batch, ingest
 from server.feed import feed_after
-from server.gate_health import parse_status, record_sync
+from server.gate_health import MAX_HEADER_CHARS, parse_status, record_sync
 from server.parks import get_park_by_id
 from server.signing import keyring
 from server.stats import park_counts
@@ -34,27 +35,19 @@ GZIP_LEVEL = 5  # level 5 compresses ids nearly as well as 9 at a fraction of th
 GZIP_MIN_BYTES = 1024
 
 
-def _cursor(value: str) -> int:
-    # isascii too: "²".isdigit() is true, and int() would then fail with a 500
-    if not (value.isascii() and value.isdigit()) or len(value) > 19:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"cursor must be a cursor this server gave, not {value!r}"
-        )
-    return int(value)
-
-
 @router.get("/sync", response_model=SyncPage, responses={200: {"content": {"application/json": {}}}})
 def sync(
     request: Request,
     conn: ConnDep,
     gate: CurrentDevice,
-    cursor: str = "0",
+    cursor: Annotated[Cursor, Query(description="the cursor of the last page the gate applied; 0 at first")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     schema: Annotated[
         int, Query(ge=1, le=SYNC_SCHEMA, description="the newest sync page version the gate reads (protocol)")
     ] = 1,
     x_gate_status: Annotated[
-        str | None, Header(description="the gate's own status, JSON (see server.gate_health)")
+        str | None,
+        Header(max_length=MAX_HEADER_CHARS, description="the gate's own status, JSON (see server.gate_health)"),
     ] = None,
 ) -> Response:
     """Permits, cards and vehicle passes of the gate's park changed after ``cursor``, at most ``limit`` of
@@ -65,7 +58,7 @@ def sync(
     Set. A gate that does not say ``schema`` gets the first version's page, which every release reads.
     The sync marks the gate as seen, with the outbox depth and readers it reports in ``X-Gate-Status``.
     """
-    page = feed_after(conn, gate.park_id, _cursor(cursor), limit)
+    page = feed_after(conn, gate.park_id, cursor, limit)
     park = get_park_by_id(conn, gate.park_id)
     inside, today, at = park_counts(conn, park)
     settings = {**park.public(), "occupancy": inside, "entries_today": today, "counted_at": at}
@@ -110,12 +103,25 @@ async def _raw_body(request: Request) -> bytes:
     },
 )
 def upload_events(
-    request: Request, conn: ConnDep, gate: CurrentDevice, body: Annotated[bytes, Depends(_raw_body)]
+    request: Request,
+    conn: ConnDep,
+    gate: CurrentDevice,
+    body: Annotated[bytes, Depends(_raw_body)],
+    schema: Annotated[
+        int, Query(ge=1, le=EVENTS_SCHEMA, description="the newest batch result version the gate reads (protocol)")
+    ] = 1,
 ) -> Response:
-    """Store a batch of at most 1000 events (``protocol.EventBatch``); ids the server already has are duplicates."""
+    """Store a batch of at most 1000 events (``protocol.EventBatch``); ids the server already has are duplicates.
+
+    Each event is checked alone: a bad one (a field out of bounds, a time the server cannot believe) is
+    refused and recorded where managers see it, and the rest of the batch is stored. From ``schema`` 2 the
+    answer lists the refused events with the reason; a gate that does not say ``schema`` gets the first
+    version's answer, which every release reads, with the refused events' ids among ``duplicates``: the server
+    has them (set aside), so the gate stops sending them and keeps syncing. Only a body that is not a batch at
+    all is refused whole (422, or 413 for more than 1000 events).
+    """
     try:
-        # one pass from bytes to objects: validating from JSON is twice as fast as loads() then validate
-        batch = EventBatch.model_validate_json(body)
+        batch = check_batch(body)
     except ValidationError as err:
         errors = err.errors(include_url=False)
         for error in errors:
@@ -131,4 +137,9 @@ def upload_events(
         raise RequestValidationError(errors, body=None) from err
     result = ingest(conn, gate, batch)
     request.app.state.metrics.ingested(result)
-    return Response(orjson.dumps(result.model_dump()), media_type="application/json")
+    answer = result.model_dump()
+    if schema < 2:  # an older gate refuses members it does not know: it would stop uploading altogether
+        del answer["refused"]
+        known = {*result.new, *result.duplicates}
+        answer["duplicates"] += list(dict.fromkeys(r.id for r in result.refused if r.id and r.id not in known))
+    return Response(orjson.dumps(answer), media_type="application/json")

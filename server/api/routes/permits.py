@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import io
+from typing import Annotated
 
 import qrcode
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 from qrcode.constants import ERROR_CORRECT_M
 
-from server.api.deps import ConnDep, CurrentUser, SigningKeyDep
-from server.api.schemas import PermitCreate, PermitPublic
+from server.api.deps import ChecksFirst, ConnDep, CurrentUser, SigningKeyDep, answers
+from server.api.schemas import PermitCreate, PermitPublic, PermitRef
 from server.bookings import issue_at_office
 from server.i18n import request_language
 from server.parks import get_park, get_park_by_id
-from server.permits import get_permit, revoke_permit
+from server.permits import PermitRecord, get_permit, revoke_permit
 
-router = APIRouter(tags=["permits"])
+router = APIRouter(tags=["permits"], route_class=ChecksFirst, responses=answers(401, 403, 404, 422))
+
+PermitId = Annotated[PermitRef, Path()]
 
 
-@router.post("/permits", status_code=status.HTTP_201_CREATED)
+@router.post("/permits", status_code=status.HTTP_201_CREATED, responses=answers(409, 413))
 def add_permit(
     request: Request, conn: ConnDep, user: CurrentUser, key: SigningKeyDep, body: PermitCreate
 ) -> PermitPublic:
@@ -50,18 +53,21 @@ def add_permit(
     return PermitPublic(**record.public())
 
 
-@router.get("/permits/{permit_id}")
-def read_permit(conn: ConnDep, user: CurrentUser, permit_id: str) -> PermitPublic:
+def _readable(conn: ConnDep, user: CurrentUser, permit_id: PermitId) -> PermitRecord:
     record = get_permit(conn, permit_id)
     user.require_read(get_park_by_id(conn, record.park_id))
-    return PermitPublic(**record.public())
+    return record
+
+
+@router.get("/permits/{permit_id}")
+def read_permit(conn: ConnDep, user: CurrentUser, permit_id: PermitId) -> PermitPublic:
+    return PermitPublic(**_readable(conn, user, permit_id).public())
 
 
 @router.get("/permits/{permit_id}/qr.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
-def read_permit_qr(conn: ConnDep, user: CurrentUser, permit_id: str) -> Response:
+def read_permit_qr(conn: ConnDep, user: CurrentUser, permit_id: PermitId) -> Response:
     """The permit's QR code (error correction M) as PNG."""
-    record = get_permit(conn, permit_id)
-    user.require_read(get_park_by_id(conn, record.park_id))
+    record = _readable(conn, user, permit_id)
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=8, border=4)
     code.add_data(record.token)
     code.make(fit=True)
@@ -71,8 +77,6 @@ def read_permit_qr(conn: ConnDep, user: CurrentUser, permit_id: str) -> Response
 
 
 @router.post("/permits/{permit_id}/revoke")
-def revoke(conn: ConnDep, user: CurrentUser, permit_id: str) -> PermitPublic:
+def revoke(conn: ConnDep, user: CurrentUser, permit_id: PermitId) -> PermitPublic:
     """Revoke a permit; gates learn it on their next sync. Revoking twice is harmless."""
-    record = get_permit(conn, permit_id)
-    user.require_read(get_park_by_id(conn, record.park_id))
-    return PermitPublic(**revoke_permit(conn, record.id).public())
+    return PermitPublic(**revoke_permit(conn, _readable(conn, user, permit_id).id).public())

@@ -12,12 +12,13 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from pydantic import AfterValidator, BaseModel, Field, StrictInt, StrictStr
 from sqlalchemy.engine import Connection
 
-from server.api.deps import ConnDep, SettingsDep, SigningKeyDep
-from server.api.schemas import Body, PlateCountry, Slug, VehicleClass
+from protocol.fields import Day, check_line
+from server.api.deps import ChecksFirst, ConnDep, ParkSlug, SettingsDep, SigningKeyDep, answers
+from server.api.schemas import Body, PermitRef, PlateCountry, Slug, VehicleClass
 from server.api.schemas import Plate as PlateText
 from server.bookings import (
     Booking,
@@ -46,11 +47,19 @@ def rate_limit(request: Request) -> None:
         raise LocalizedError("rate_limited", status_code=status.HTTP_429_TOO_MANY_REQUESTS, seconds=wait)
 
 
-router = APIRouter(prefix="/public", tags=["public booking"], dependencies=[Depends(rate_limit)])
+router = APIRouter(
+    prefix="/public",
+    tags=["public booking"],
+    dependencies=[Depends(rate_limit)],
+    route_class=ChecksFirst,
+    responses=answers(429),
+)
 
 PartyCount = Annotated[StrictInt, Field(ge=0, le=50)]
-SlotText = Annotated[StrictStr, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="entry time, HH:MM")]
-PaymentReference = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+SlotText = Annotated[StrictStr, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="entry time, HH:MM")]
+# what it may hold is the booking's to say, in the visitor's language (``bad_payment_reference``)
+PaymentReference = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(check_line)]
+PermitId = Annotated[PermitRef, Path()]
 
 
 class PartyBody(Body):
@@ -65,7 +74,7 @@ class PartyBody(Body):
 
 class BookingBody(Body):
     park: Slug
-    day: dt.date = Field(description="park-local day of the visit, YYYY-MM-DD")
+    day: Day = Field(description="park-local day of the visit, YYYY-MM-DD")
     slot: SlotText | None = None
     party: PartyBody
     vehicle_class: VehicleClass | None = None
@@ -200,9 +209,12 @@ def public_parks(conn: ConnDep) -> list[ParkSummary]:
     ]
 
 
-@router.get("/parks/{park}/availability")
+@router.get("/parks/{park}/availability", responses=answers(404, 422))
 def public_availability(
-    request: Request, conn: ConnDep, park: str, day: Annotated[dt.date, Query()]
+    request: Request,
+    conn: ConnDep,
+    park: ParkSlug,
+    day: Annotated[Day, Query(description="park-local day, YYYY-MM-DD")],
 ) -> AvailabilityPublic:
     """Places booked and left on a park-local day, for the day and each entry slot."""
     lang = request_language(request)
@@ -221,13 +233,13 @@ def public_availability(
     return AvailabilityPublic(park=park, day=day, quota=seen.quota, booked=seen.booked, free=seen.free, slots=slots)
 
 
-@router.post("/quote")
+@router.post("/quote", responses=answers(413, 422))
 def public_quote(request: Request, settings: SettingsDep, body: BookingBody) -> QuotePublic:
     """The price of a booking in tenge (nothing is booked)."""
     return quote_public(price(settings.tariff, body.request()), request_language(request))
 
 
-@router.post("/bookings", status_code=status.HTTP_201_CREATED)
+@router.post("/bookings", status_code=status.HTTP_201_CREATED, responses=answers(404, 409, 413, 422))
 def public_book(
     request: Request, conn: ConnDep, key: SigningKeyDep, settings: SettingsDep, body: BookingBody
 ) -> BookingPublic:
@@ -246,14 +258,18 @@ def _booking(conn: Connection, permit_id: str) -> Booking:
     return get_booking(conn, permit_id)
 
 
-@router.get("/permits/{permit_id}")
-def public_permit(request: Request, conn: ConnDep, permit_id: str) -> BookingPublic:
+@router.get("/permits/{permit_id}", responses=answers(404, 422))
+def public_permit(request: Request, conn: ConnDep, permit_id: PermitId) -> BookingPublic:
     """A booked e-permit by its id."""
     return booking_public(_booking(conn, permit_id), request_language(request))
 
 
-@router.get("/permits/{permit_id}/qr.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
-def public_permit_qr(conn: ConnDep, permit_id: str) -> Response:
+@router.get(
+    "/permits/{permit_id}/qr.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, **answers(404, 422)},
+)
+def public_permit_qr(conn: ConnDep, permit_id: PermitId) -> Response:
     """The e-permit's QR code as PNG."""
     booking = _booking(conn, permit_id)
     headers = {"Content-Disposition": f'inline; filename="qaqpa-{booking.permit.id}.png"'}
@@ -263,9 +279,9 @@ def public_permit_qr(conn: ConnDep, permit_id: str) -> Response:
 @router.get(
     "/permits/{permit_id}/permit.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses={200: {"content": {"application/pdf": {}}}, **answers(404, 422)},
 )
-def public_permit_pdf(request: Request, conn: ConnDep, permit_id: str) -> Response:
+def public_permit_pdf(request: Request, conn: ConnDep, permit_id: PermitId) -> Response:
     """The printable e-permit (A4 PDF) in the request's language."""
     booking = _booking(conn, permit_id)
     headers = {"Content-Disposition": f'attachment; filename="qaqpa-{booking.permit.id}.pdf"'}

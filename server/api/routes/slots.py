@@ -7,27 +7,33 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
-from server.api.deps import ConnDep, CurrentUser
+from protocol.fields import Count
+from server.api.deps import ChecksFirst, ConnDep, ManagedPark, ReadablePark, answers
 from server.api.schemas import Body
-from server.bookings import MAX_EARLY_MINUTES, SlotPlan, hhmm, parse_hhmm, set_slots, slot_plan
-from server.capacity import MAX_LIMIT
-from server.parks import get_park
+from server.bookings import DAY_MINUTES, MAX_EARLY_MINUTES, SlotPlan, hhmm, parse_hhmm, set_slots, slot_plan
 
-router = APIRouter(tags=["slots"])
+router = APIRouter(tags=["slots"], route_class=ChecksFirst, responses=answers(401, 403, 404, 422))
 
-Time = Annotated[StrictStr, Field(min_length=5, max_length=5, description="HH:MM, park-local")]
+Time = Annotated[StrictStr, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, park-local")]
 
 
 class SlotBody(Body):
     start: Time
-    minutes: Annotated[StrictInt, Field(description="how long the slot admits, 1 minute to the end of the day")]
-    quota: Annotated[StrictInt, Field(description=f"people who may book it, 0 to {MAX_LIMIT}")]
+    minutes: Annotated[
+        StrictInt, Field(ge=1, le=DAY_MINUTES, description="how long the slot admits, 1 minute to the end of the day")
+    ]
+    quota: Annotated[Count, Field(description="people who may book it")]
 
 
 class SlotPlanBody(Body):
     slots: Annotated[list[SlotBody], Field(max_length=96, description="none: visitors book whole days")]
     early_minutes: Annotated[
-        StrictInt, Field(description=f"a slot's permit admits this early, 0 to {MAX_EARLY_MINUTES} minutes")
+        StrictInt,
+        Field(
+            ge=0,
+            le=MAX_EARLY_MINUTES,
+            description=f"a slot's permit admits this early, 0 to {MAX_EARLY_MINUTES} minutes",
+        ),
     ] = 0
 
 
@@ -50,18 +56,14 @@ def _public(park: str, plan: SlotPlan) -> SlotPlanPublic:
 
 
 @router.get("/parks/{park}/slots")
-def read_slots(conn: ConnDep, user: CurrentUser, park: str) -> SlotPlanPublic:
+def read_slots(conn: ConnDep, park: ReadablePark) -> SlotPlanPublic:
     """The park's entry slots by start time, and how early a slot's permit admits."""
-    found = get_park(conn, park)
-    user.require_read(found)
-    return _public(found.slug, slot_plan(conn, found))
+    return _public(park.slug, slot_plan(conn, park))
 
 
-@router.put("/parks/{park}/slots")
-def update_slots(conn: ConnDep, user: CurrentUser, park: str, body: SlotPlanBody) -> SlotPlanPublic:
+@router.put("/parks/{park}/slots", responses=answers(413))
+def update_slots(conn: ConnDep, park: ManagedPark, body: SlotPlanBody) -> SlotPlanPublic:
     """Replace the park's entry slots (admin or the park's manager); 422 for a bad time, a slot past midnight,
     a negative quota or slots that overlap, changing nothing. Bookings already made keep their slot."""
-    found = get_park(conn, park)
-    user.require_manage(found)
     slots = [(parse_hhmm(slot.start), slot.minutes, slot.quota) for slot in body.slots]
-    return _public(found.slug, set_slots(conn, found, slots, body.early_minutes))
+    return _public(park.slug, set_slots(conn, park, slots, body.early_minutes))

@@ -6,21 +6,25 @@ As for cards, a manager may change a pass only when every park it opens (before 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
 
-from server.api.deps import ConnDep, CurrentUser
-from server.api.schemas import VehiclePassCreate, VehiclePassPublic, VehiclePassUpdate
+from fastapi import APIRouter, Path, Query, status
+
+from server.api.deps import ChecksFirst, ConnDep, CurrentUser, ManagerUser, answers
+from server.api.schemas import Plate, Slug, VehiclePassCreate, VehiclePassPublic, VehiclePassUpdate
 from server.registry import managed_parks, park_to_list, requested_changes, require_manage, require_read
 from server.vehicle_passes import create_pass, deactivate_pass, get_pass, list_passes, update_pass
 
-router = APIRouter(tags=["vehicle passes"])
+router = APIRouter(tags=["vehicle passes"], route_class=ChecksFirst, responses=answers(401, 403, 404, 422))
+
+PlatePath = Annotated[Plate, Path(description="the plate in any spelling (123 abc-02 finds 123ABC02)")]
 
 _FIELDS = ("holder", "vehicle_class", "valid_from", "valid_until", "active")
 _NOT_NULL = ("holder", "vehicle_class", "parks", "active")
 
 
-@router.post("/vehicle-passes", status_code=status.HTTP_201_CREATED)
-def add_pass(conn: ConnDep, user: CurrentUser, body: VehiclePassCreate) -> VehiclePassPublic:
+@router.post("/vehicle-passes", status_code=status.HTTP_201_CREATED, responses=answers(409, 413))
+def add_pass(conn: ConnDep, user: ManagerUser, body: VehiclePassCreate) -> VehiclePassPublic:
     """Register a vehicle's pass for one or more parks; 409 if the plate has one, 422 if it is not a plate."""
     record = create_pass(
         conn,
@@ -36,20 +40,22 @@ def add_pass(conn: ConnDep, user: CurrentUser, body: VehiclePassCreate) -> Vehic
 
 
 @router.get("/vehicle-passes")
-def read_passes(conn: ConnDep, user: CurrentUser, park: str | None = None) -> list[VehiclePassPublic]:
+def read_passes(
+    conn: ConnDep, user: CurrentUser, park: Annotated[Slug | None, Query(description="a park's slug")] = None
+) -> list[VehiclePassPublic]:
     """The passes that open ``park``; without it, every pass for an admin and the own park's for others."""
     return [VehiclePassPublic(**record.public()) for record in list_passes(conn, park_to_list(conn, user, park))]
 
 
 @router.get("/vehicle-passes/{plate}")
-def read_pass(conn: ConnDep, user: CurrentUser, plate: str) -> VehiclePassPublic:
+def read_pass(conn: ConnDep, user: CurrentUser, plate: PlatePath) -> VehiclePassPublic:
     record = get_pass(conn, plate)
     require_read(conn, user, record.park_ids, f"the pass of {record.plate}")
     return VehiclePassPublic(**record.public())
 
 
-@router.patch("/vehicle-passes/{plate}")
-def change_pass(conn: ConnDep, user: CurrentUser, plate: str, body: VehiclePassUpdate) -> VehiclePassPublic:
+@router.patch("/vehicle-passes/{plate}", responses=answers(413))
+def change_pass(conn: ConnDep, user: ManagerUser, plate: PlatePath, body: VehiclePassUpdate) -> VehiclePassPublic:
     """Change holder, class, parks, validity or active; the parks concerned get the change on their next sync."""
     record = get_pass(conn, plate)
     require_read(conn, user, record.park_ids, f"the pass of {record.plate}")
@@ -61,7 +67,7 @@ def change_pass(conn: ConnDep, user: CurrentUser, plate: str, body: VehiclePassU
 
 
 @router.post("/vehicle-passes/{plate}/deactivate")
-def deactivate(conn: ConnDep, user: CurrentUser, plate: str) -> VehiclePassPublic:
+def deactivate(conn: ConnDep, user: ManagerUser, plate: PlatePath) -> VehiclePassPublic:
     """Deactivate a pass in every park it opens; gates refuse the plate by it once synced. Twice is harmless."""
     record = get_pass(conn, plate)
     require_read(conn, user, record.park_ids, f"the pass of {record.plate}")

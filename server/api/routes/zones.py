@@ -6,15 +6,20 @@ A zone counts the people through its own gates only: place every gate people lea
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, Field
 
-from server.api.deps import ConnDep, CurrentUser
-from server.api.schemas import Body, Count, Name, Slug
-from server.parks import get_gate, get_park
+from protocol.fields import Count, Name
+from server.api.deps import ChecksFirst, ConnDep, GateSlug, ManagedPark, ReadablePark, answers
+from server.api.schemas import Body, Slug
+from server.parks import get_gate
 from server.zones import Zone, create_zone, get_zone, list_zones, place_gate, set_zone_limits
 
-router = APIRouter(tags=["zones"])
+router = APIRouter(tags=["zones"], route_class=ChecksFirst, responses=answers(401, 403, 404, 422))
+
+ZoneSlug = Annotated[Slug, Path(description="the zone's slug in its park")]
 
 
 class ZoneCreate(Body):
@@ -52,41 +57,33 @@ def _public(park: str, zone: Zone, gates: list[str]) -> ZonePublic:
 
 
 @router.get("/parks/{park}/zones")
-def read_zones(conn: ConnDep, user: CurrentUser, park: str) -> list[ZonePublic]:
+def read_zones(conn: ConnDep, park: ReadablePark) -> list[ZonePublic]:
     """The park's zones with their limits and gates."""
-    found = get_park(conn, park)
-    user.require_read(found)
-    return [_public(found.slug, zone, gates) for zone, gates in list_zones(conn, found)]
+    return [_public(park.slug, zone, gates) for zone, gates in list_zones(conn, park)]
 
 
-@router.post("/parks/{park}/zones", status_code=status.HTTP_201_CREATED)
-def add_zone(conn: ConnDep, user: CurrentUser, park: str, body: ZoneCreate) -> ZonePublic:
+@router.post("/parks/{park}/zones", status_code=status.HTTP_201_CREATED, responses=answers(409, 413))
+def add_zone(conn: ConnDep, park: ManagedPark, body: ZoneCreate) -> ZonePublic:
     """Add a zone (admin or the park's manager); 409 if the park has one with this slug."""
-    found = get_park(conn, park)
-    user.require_manage(found)
-    zone = create_zone(conn, found, body.slug, body.name, body.capacity, body.daily_quota)
-    return _public(found.slug, zone, [])
+    zone = create_zone(conn, park, body.slug, body.name, body.capacity, body.daily_quota)
+    return _public(park.slug, zone, [])
 
 
-@router.put("/parks/{park}/zones/{zone}/limits")
-def update_zone_limits(conn: ConnDep, user: CurrentUser, park: str, zone: str, body: ZoneLimits) -> ZonePublic:
+@router.put("/parks/{park}/zones/{zone}/limits", responses=answers(413))
+def update_zone_limits(conn: ConnDep, park: ManagedPark, zone: ZoneSlug, body: ZoneLimits) -> ZonePublic:
     """Set the zone's people-at-one-time limit and daily quota (0 = no limit); its gates get them at their sync."""
-    found = get_park(conn, park)
-    user.require_manage(found)
-    changed = set_zone_limits(conn, get_zone(conn, found, zone), body.capacity, body.daily_quota)
-    return next(_public(found.slug, z, gates) for z, gates in list_zones(conn, found) if z.id == changed.id)
+    changed = set_zone_limits(conn, get_zone(conn, park, zone), body.capacity, body.daily_quota)
+    return next(_public(park.slug, z, gates) for z, gates in list_zones(conn, park) if z.id == changed.id)
 
 
-@router.put("/parks/{park}/gates/{gate}/zone")
-def update_gate_zone(conn: ConnDep, user: CurrentUser, park: str, gate: str, body: GateZone) -> list[ZonePublic]:
+@router.put("/parks/{park}/gates/{gate}/zone", responses=answers(413))
+def update_gate_zone(conn: ConnDep, park: ManagedPark, gate: GateSlug, body: GateZone) -> list[ZonePublic]:
     """Put a gate in a zone of its park (``{"zone": null}``: in none); answers the park's zones.
 
     Place a zone's exit gates in it as well as its entry gates: the zone's people inside only go down through
     its own gates. The gate counts for the zone from the hour it joined; placing it in its own zone again
     changes nothing.
     """
-    found = get_park(conn, park)
-    user.require_manage(found)
-    target = None if body.zone is None else get_zone(conn, found, body.zone)
-    place_gate(conn, get_gate(conn, found, gate), target)
-    return [_public(found.slug, zone, gates) for zone, gates in list_zones(conn, found)]
+    target = None if body.zone is None else get_zone(conn, park, body.zone)
+    place_gate(conn, get_gate(conn, park, gate), target)
+    return [_public(park.slug, zone, gates) for zone, gates in list_zones(conn, park)]

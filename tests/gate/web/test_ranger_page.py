@@ -214,3 +214,44 @@ def test_a_page_from_before_a_gate_restart_gets_the_new_feed_from_its_start() ->
     assert restarted.position(feed.mark(7)) == 0  # not "after 7": the new run counts from 1 again
     for mark in ("7", "-", f"{restarted.epoch}-x", f"{restarted.epoch}-\u0663"):
         assert restarted.position(mark) == 0
+
+
+def test_every_answer_carries_the_security_headers(controller: GateController, pin_hash: str) -> None:
+    client = TestClient(create_app(controller, pin_hash))
+    answers = {"/login": client.get("/login"), "/static/ranger.js": client.get("/static/ranger.js")}
+    answers["/status.json (401)"] = client.get("/status.json")
+    _signed_in(client)
+    answers |= {"/": client.get("/"), "/status": client.get("/status"), "/status.json": client.get("/status.json")}
+    for where, response in answers.items():
+        policy = response.headers.get("content-security-policy", "")
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+        assert directives.get("script-src") == "'self'" and directives.get("style-src") == "'self'", where
+        assert directives.get("frame-ancestors") == "'none'" and "unsafe" not in policy, where
+        assert response.headers.get("x-content-type-options") == "nosniff", where
+        assert response.headers.get("x-frame-options") == "DENY", where
+        assert response.headers.get("referrer-policy") == "same-origin", where
+    # the pages start their script by its tag, as the policy allows no inline script
+    assert '<script src="/static/ranger.js" data-start="live"></script>' in answers["/"].text
+    assert '<script src="/static/ranger.js" data-start="card"></script>' in answers["/login"].text
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"reason": "paper permit\x00checked"},
+        {"reason": "ambulance", "note": "\x1b[31mred"},
+        {"reason": "bus\u202eevil"},  # a right-to-left override: the log would read differently
+    ],
+    ids=["nul-in-reason", "escape-in-note", "bidi-override"],
+)
+def test_manual_open_refuses_control_characters_and_records_nothing(
+    controller: GateController, pin_hash: str, pins: MockFactory, form: dict[str, str]
+) -> None:
+    controller.start()
+    client = TestClient(create_app(controller, pin_hash))
+    csrf = _signed_in(client)
+    response = client.post("/open", data={"csrf": csrf, **form}, headers={"Accept-Language": "en"})
+    assert response.status_code == 400
+    assert "The reason and note may not contain control characters" in response.text
+    assert controller.store.events() == []
+    pins.pin(17).assert_states([False])  # the barrier did not move
