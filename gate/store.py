@@ -50,7 +50,7 @@ from protocol import (
     normalize_uid,
     refusal_reason,
 )
-from protocol.fields import check_line
+from protocol.fields import MAX_NAME_CHARS, clean_line
 from protocol.plates import normalize_plate
 
 BUSY_TIMEOUT_MS = 10_000
@@ -109,7 +109,6 @@ _EVENT_COLUMNS = (
 _PENDING = "uploaded_at IS NULL AND refused_at IS NULL"
 MAX_SET_ASIDE_REASON_CHARS = 1000
 SUMMARY_SET_ASIDE = 20  # set-aside events listed by summary() with their reasons
-MAX_NAME_CHARS = 200  # protocol.fields.Name
 
 
 @dataclass(frozen=True)
@@ -180,24 +179,6 @@ def _event_from_row(row: Sequence[Any]) -> GateEvent:
             "plate": row[12],
         }
     )
-
-
-def _printable(char: str) -> bool:
-    try:
-        check_line(char)
-    except ValueError:
-        return False
-    return True
-
-
-def _shown_name(name: str) -> str:
-    """A synced holder's name as the gate keeps and shows it: one printable line (``protocol.fields.Name``), any
-    other character replaced by U+FFFD. Cleaned, not refused: the row's access (a card withdrawn) must apply."""
-    name = name[:MAX_NAME_CHARS]
-    try:
-        return check_line(name)
-    except ValueError:
-        return "".join(char if _printable(char) else "\ufffd" for char in name)
 
 
 def _check_plate(plate: str | None) -> None:
@@ -548,7 +529,7 @@ class GateStore:
         for plate in passes.plate:
             _check_plate(plate)
         pass_rows = [
-            (plate, _shown_name(holder), vehicle_class, valid_from, valid_until, int(active))
+            (plate, clean_line(holder, MAX_NAME_CHARS), vehicle_class, valid_from, valid_until, int(active))
             for plate, holder, vehicle_class, valid_from, valid_until, active in zip(
                 passes.plate,
                 passes.holder,
@@ -560,7 +541,7 @@ class GateStore:
             )
         ]
         card_rows = [
-            (uid, _shown_name(holder), role.value, valid_from, valid_until, int(active))
+            (uid, clean_line(holder, MAX_NAME_CHARS), role.value, valid_from, valid_until, int(active))
             for uid, holder, role, valid_from, valid_until, active in zip(
                 cards.uid, cards.holder, cards.role, cards.valid_from, cards.valid_until, cards.active, strict=True
             )

@@ -44,13 +44,20 @@ def check_line(value: str) -> str:
     return _refuse_at(value, _BAD_IN_LINE)
 
 
+def clean_line(value: str, max_length: int) -> str:
+    """``value`` cut to ``max_length`` with every character ``check_line`` refuses replaced by U+FFFD: for text
+    that must be kept even when it is bad (a synced name on a row whose other fields must still apply)."""
+    return _BAD_IN_LINE.sub("\ufffd", value[:max_length])
+
+
 def check_note(value: str) -> str:
     """``value`` if it is printable text on one or more lines (tabs and line breaks allowed)."""
     return _refuse_at(value, _BAD_IN_NOTE)
 
 
+MAX_NAME_CHARS = 200
 # a name shown to people: a park, gate, zone, card holder, user
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(check_line)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=MAX_NAME_CHARS), AfterValidator(check_line)]
 # a short label a program or a person chose (a reader's name, a gate's status word)
 Label = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(check_line)]
 # free text a person typed, e.g. a ranger's reason for a manual open

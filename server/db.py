@@ -6,10 +6,7 @@ The tables here and the Alembic revisions in ``server/migrations/versions`` desc
 
 from __future__ import annotations
 
-import fcntl
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +16,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from server.errors import ConfigError
-from server.private_files import FILE_MODE, private_sqlite
+from server.private_files import locked, private_sqlite
 
 metadata = sa.MetaData()
 
@@ -392,20 +388,8 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(alembic_config(engine), "head")
 
 
-@contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
+def _migration_lock(engine: Engine) -> AbstractContextManager[None]:
     database = sqlite_file(engine)
     if database is None:
-        yield
-        return
-    path = database.with_name(database.name + MIGRATION_LOCK_SUFFIX)
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    except OSError as err:
-        raise ConfigError(f"cannot open the migration lock {path}: {err}") from err
-    try:
-        # no timeout, like pg_advisory_lock: the first process may be migrating a large database
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
+        return nullcontext()  # PostgreSQL: the advisory lock in server/migrations/env.py
+    return locked(database.with_name(database.name + MIGRATION_LOCK_SUFFIX), "migrating")

@@ -5,7 +5,8 @@
     ├── InvalidInput       a request or command that is well-formed but not acceptable; HTTP 422
     ├── NotFound           an unknown park, gate, permit or user; HTTP 404
     ├── Conflict           a duplicate slug or name; HTTP 409
-    └── AccessDenied       a credential that does not allow this; HTTP 403
+    ├── AccessDenied       a credential that does not allow this; HTTP 403
+    └── Unavailable        the database is out of reach for now; HTTP 503 with Retry-After
 
 The library functions raise these; the API maps them to HTTP status codes in one place (``server.app``)
 and the CLI prints them. Database driver errors are converted at the boundary with ``raise … from err``.
@@ -38,3 +39,8 @@ class Conflict(ServerError):
 
 class AccessDenied(ServerError):
     status_code = 403
+
+
+class Unavailable(ServerError):
+    status_code = 503
+    retry_after_s = 5  # a database that went away is usually back (or failed over) within seconds

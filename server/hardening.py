@@ -20,17 +20,15 @@ import sqlite3
 from typing import Final
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import exc as sa_exc
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.i18n import N_, request_language, translate
-from server.web.pages import render
+from server.errors import Unavailable
+from server.web import server_error
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER_S: Final = 5
-API: Final = "/api/"
 # what a database out of reach raises: its server, the network or the pool is down or busy
 DATABASE_DOWN: Final = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 # SQLite raises OperationalError for a bad statement too: only these say the file is out of reach
@@ -41,7 +39,6 @@ SQLITE_DOWN: Final = (
     "unable to open database file",
     "database or disk is full",
 )
-DATABASE_DOWN_PAGE: Final = N_("The server could not do this. Please try again later.")
 
 _FRAMING_AND_SNIFFING: Final = (
     (b"x-content-type-options", b"nosniff"),
@@ -120,15 +117,7 @@ async def database_down(request: Request, exc: Exception) -> Response:
         raise exc  # a bug: the server's 500, with the traceback in the log
     # the driver's message, not SQLAlchemy's: that one quotes the statement's parameters
     log.error("database unavailable on %s %s: %s", request.method, request.url.path, getattr(exc, "orig", exc))
-    headers = {"Retry-After": str(RETRY_AFTER_S)}
-    if request.url.path.startswith(API):
-        body = {"detail": "the database is unavailable; try again later"}
-        return JSONResponse(body, status_code=503, headers=headers)
-    message = translate(request_language(request), DATABASE_DOWN_PAGE)
-    back = "/dashboard" if request.url.path.startswith(("/dashboard", "/permits")) else "/"
-    response = render(request, "error.html", {"message": message, "back": back}, status_code=503)
-    response.headers.update(headers)
-    return response
+    return await server_error(request, Unavailable("the database is unavailable; try again later"))
 
 
 def install_hardening(app: FastAPI) -> None:

@@ -7,8 +7,11 @@ umask; existing ones (made by an older version, or copied in) are tightened when
 
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
@@ -59,3 +62,19 @@ def tighten(path: Path) -> None:
         return
     except OSError as err:
         raise ConfigError(f"cannot make {path} private to its owner (chmod go-rwx): {err}") from err
+
+
+@contextmanager
+def locked(path: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on the private file ``path`` (created 0600) while the block runs: processes that
+    start together on one data directory take turns at ``what``. No timeout, like PostgreSQL's advisory lock:
+    the process holding it may be migrating a large database."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except OSError as err:
+        raise ConfigError(f"cannot open the lock for {what} {path}: {err}") from err
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -13,14 +13,11 @@ first and wrote the key after, and one that stopped in between left it empty.
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
 import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -30,7 +27,7 @@ from sqlalchemy.engine import Connection
 from protocol import Keyring, KeyringError, PublicKey, SigningKey
 from server.db import signing_keys
 from server.errors import ConfigError
-from server.private_files import FILE_MODE, private_dir
+from server.private_files import locked, private_dir
 
 KEY_FILE = "signing-key.json"
 LOCK_FILE = "signing-key.lock"
@@ -42,7 +39,7 @@ def load_or_create_key(data_dir: Path) -> SigningKey:
     """The data directory's signing key, generated (and written with mode 0600) if there is none yet."""
     private_dir(data_dir)
     path = data_dir / KEY_FILE
-    with _locked(data_dir / LOCK_FILE):
+    with locked(data_dir / LOCK_FILE, "creating the signing key"):
         try:
             size = path.stat().st_size
         except FileNotFoundError:
@@ -54,19 +51,6 @@ def load_or_create_key(data_dir: Path) -> SigningKey:
         key = SigningKey.generate(not_before=int(time.time()))
         _write_key(path, key)
         return key
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    except OSError as err:
-        raise ConfigError(f"cannot open the key's lock file {path}: {err}") from err
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # held for milliseconds: the time to read or write one small file
-        yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def _write_key(path: Path, key: SigningKey) -> None:

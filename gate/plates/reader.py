@@ -35,7 +35,7 @@ import numpy as np
 from gate.errors import GateError
 from gate.plates.deblur import deblur, motion_blur
 from gate.plates.decode import Probs, best_path, constrained, layouts
-from gate.plates.group import plate_lines, side_by_side
+from gate.plates.group import PlateLine, plate_lines, side_by_side
 from gate.plates.localise import (
     Image,
     PlateCandidate,
@@ -324,26 +324,26 @@ class PlateReader:
         exactly instead of 97.9 %, and 1.2 % were accepted wrong instead of 0.8 %.
 
         Then PP-OCRv4 (``settings.learned``), still only while no near plate reads surely: its recogniser on
-        the same candidates, then its detector on the lane (``_read_lines``). A frame read surely at the first
+        the same candidates, then its detector on the lane (``_detected_lines``). A frame read surely at the first
         look (nearly every rendered one) costs nothing more."""
         seen, candidates = self._look(frame)
         agreed = self._agreed(seen)
-        if self.settings.countries and not any(sure and px >= LOOK_AGAIN_PX for px, sure, _ in agreed):
+        if self.settings.countries and not _read_near_surely(agreed):
             again, again_candidates = self._look(equalise(frame))
             seen += again
             agreed = self._agreed(seen)
-            if not any(sure for _, sure, _ in agreed) and self.settings.countries and candidates:
+            if not any(sure for _, sure, _ in agreed) and candidates:
                 sharp, _ = self._look(unblurred(frame, candidates))
                 seen += sharp
                 agreed = self._agreed(seen)
             candidates += again_candidates
-        if self.settings.learned and not any(sure and px >= LOOK_AGAIN_PX for px, sure, _ in agreed):
-            agreed += self._read_candidates(
-                frame, nearest(candidates, self.settings.min_char_px), self.ocr.text.probabilities
-            )
-            if not any(sure and px >= LOOK_AGAIN_PX for px, sure, _ in agreed):
+        if self.settings.learned and not _read_near_surely(agreed):
+            near = nearest(candidates, self.settings.min_char_px)
+            agreed += self._learned_reads(frame, near, [line_crop(frame, c, cut=False) for c in near])
+            if not _read_near_surely(agreed):
                 self.frames_detected += 1
-                agreed += self._read_lines(frame)
+                lines = self._detected_lines(frame)
+                agreed += self._learned_reads(frame, lines, [line.crop(frame) for line in lines], detected=True)
         return rank(agreed), candidates
 
     def _look(self, frame: Image) -> tuple[list[Seen], list[PlateCandidate]]:
@@ -368,37 +368,26 @@ class PlateReader:
                 seen.append((candidate.char_px, read.confidence >= self.settings.min_confidence, read))
         return seen, candidates
 
-    def _read_candidates(
-        self, frame: Image, candidates: list[PlateCandidate], recognise: Callable[[Sequence[Image]], list[Probs]]
+    def _learned_reads(
+        self, frame: Image, places: Sequence[PlateCandidate | PlateLine], crops: list[Image], detected: bool = False
     ) -> list[Seen]:
-        """The localiser's candidates read by one recogniser (PP-OCRv4's), in one batch."""
-        if not candidates:
-            return []
-        crops = [line_crop(frame, c, cut=False) for c in candidates]
+        """``crops`` of ``places`` (the localiser's candidates, or the detector's lines) read by PP-OCRv4's
+        recogniser in one batch."""
         seen: list[Seen] = []
-        for candidate, probs in zip(candidates, recognise(crops), strict=True):
-            match, confidence = self._learned_read(probs, candidate.two_row)
+        for place, probs in zip(places, self.ocr.text.probabilities(crops), strict=True):
+            match, confidence = self._learned_read(probs, place.two_row)
             if match is not None:
-                read = PlateRead(match, confidence, candidate.quad, rectify(frame, candidate.quad))
-                seen.append((candidate.char_px, confidence >= self.settings.min_confidence, read))
+                read = PlateRead(match, confidence, place.quad, rectify(frame, place.quad), detected=detected)
+                seen.append((place.char_px, confidence >= self.settings.min_confidence, read))
         return seen
 
-    def _read_lines(self, frame: Image) -> list[Seen]:
-        """PP-OCRv4's detector on the lane at ``detector_side`` px, its boxes grouped into plate lines, the
-        tallest ``max_lines`` read with PP-OCRv4's recogniser in one batch."""
+    def _detected_lines(self, frame: Image) -> list[PlateLine]:
+        """PP-OCRv4's detector on the lane at ``detector_side`` px, its boxes grouped into plate lines: the
+        tallest ``max_lines``."""
         x0, y0, x1, y1 = roi_box(self.settings.roi, frame.shape)
         boxes = self.ocr.detector.detect(frame[y0:y1, x0:x1], self.settings.detector_side)
         offset = np.array([x0, y0], dtype=np.float32)
-        lines = plate_lines([(quad + offset, score) for quad, score in boxes])[: self.settings.max_lines]
-        if not lines:
-            return []
-        seen: list[Seen] = []
-        for line, probs in zip(lines, self.ocr.text.probabilities([line.crop(frame) for line in lines]), strict=True):
-            match, confidence = self._learned_read(probs, line.two_row)
-            if match is not None:
-                read = PlateRead(match, confidence, line.quad, rectify(frame, line.quad), detected=True)
-                seen.append((line.char_px, confidence >= self.settings.min_confidence, read))
-        return seen
+        return plate_lines([(quad + offset, score) for quad, score in boxes])[: self.settings.max_lines]
 
     def _learned_read(self, probs: Probs, two_row: bool) -> tuple[PlateMatch | None, float]:
         """PP-OCRv4's output read as a plate: a country read under ``LEARNED_SURE`` is doubted (see there)."""
@@ -486,6 +475,12 @@ def nudge(crop: Image, rows: int) -> Image:
     index = np.clip(np.arange(crop.shape[0]) - rows, 0, crop.shape[0] - 1)
     moved: Image = crop[index]
     return moved
+
+
+def _read_near_surely(seen: list[Seen]) -> bool:
+    """Whether a plate with characters of at least ``LOOK_AGAIN_PX`` was read surely: the frame needs no
+    further look."""
+    return any(sure and px >= LOOK_AGAIN_PX for px, sure, _ in seen)
 
 
 def rank(seen: list[Seen]) -> list[PlateRead]:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from protocol import SigningKey
 from server.accounts import User, user_for_token
-from server.api.schemas import ErrorPublic, Slug
+from server.api.schemas import ErrorPublic, PermitRef, Slug
 from server.config import Settings
 from server.parks import Gate, Park, gate_for_device_token, get_park
 from server.security import DEVICE_TOKEN_PREFIX, USER_TOKEN_PREFIX
@@ -105,6 +105,7 @@ ManagerUser = Annotated[User, Depends(_manager)]
 
 ParkSlug = Annotated[Slug, Path(description="the park's slug")]
 GateSlug = Annotated[Slug, Path(description="the gate's slug in its park")]
+PermitId = Annotated[PermitRef, Path()]
 
 
 def _readable_park(conn: ConnDep, user: CurrentUser, park: ParkSlug) -> Park:

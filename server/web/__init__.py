@@ -14,15 +14,14 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from server.api.deps import InvalidJSON
-from server.errors import AccessDenied, Conflict, InvalidInput, NotFound, ServerError
-from server.i18n import N_, LocalizedError, request_language, translate
+from server.errors import AccessDenied, Conflict, InvalidInput, NotFound, ServerError, Unavailable
+from server.i18n import API_PREFIX, N_, LocalizedError, request_language, translate
 from server.login_limit import LoginLimiter
 from server.ratelimit import TokenBuckets
 from server.web import auth, booking, dashboard, permits_pages
 from server.web.pages import STATIC_DIR, STATIC_URL, render
 
 PAGE_ROUTERS = (booking.router, auth.router, dashboard.router, permits_pages.router)
-API = "/api/"
 # What a page says for an error that has no sentence of its own (the API answers str(error), in English,
 # for programs); the most specific class of the error picks the sentence
 PAGE_ERRORS: dict[type[ServerError], str] = {
@@ -39,15 +38,17 @@ PAGE_ERRORS: dict[type[ServerError], str] = {
 def _retry_after(exc: ServerError) -> dict[str, str]:
     if isinstance(exc, LocalizedError) and exc.status_code == 429:
         return {"Retry-After": str(exc.params.get("seconds", 1))}
+    if isinstance(exc, Unavailable):
+        return {"Retry-After": str(exc.retry_after_s)}
     return {}
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
+async def server_error(request: Request, exc: Exception) -> Response:
     """Any ``ServerError``: JSON for the API (localized for ``LocalizedError``), an error page for pages."""
     assert isinstance(exc, ServerError)
     lang = request_language(request)
     headers = {"Content-Language": lang, **_retry_after(exc)}
-    if request.url.path.startswith(API):
+    if request.url.path.startswith(API_PREFIX):
         body = exc.body(lang) if isinstance(exc, LocalizedError) else {"detail": str(exc)}
         return JSONResponse(body, status_code=exc.status_code, headers=headers)
     if isinstance(exc, LocalizedError):
@@ -90,8 +91,8 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
     """A request that failed its checks (422): in the API ``ErrorPublic`` with the refused fields' places in
     ``errors`` and a sentence in the request's language; on pages the error page."""
     assert isinstance(exc, RequestValidationError)
-    if not request.url.path.startswith(API):
-        return await _server_error(request, InvalidInput("the request is not valid"))
+    if not request.url.path.startswith(API_PREFIX):
+        return await server_error(request, InvalidInput("the request is not valid"))
     errors = field_errors(exc)
     # the fields' names only in the sentence: pydantic's explanations are English, in ``errors``
     names = dict.fromkeys(".".join(str(part) for part in error["loc"] if part != "body") or "body" for error in errors)
@@ -114,7 +115,7 @@ def mount_web(app: FastAPI) -> None:
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")
     for router in PAGE_ROUTERS:
         app.include_router(router)
-    app.add_exception_handler(ServerError, _server_error)
+    app.add_exception_handler(ServerError, server_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(auth.NotLoggedIn, auth.not_logged_in)
 

@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, Strict, model_validator
 
 from protocol.fields import Day
-from server.api.deps import ConnDep, ParkSlug, SettingsDep, SigningKeyDep
-from server.api.routes.public import PartyCount, PaymentReference, PermitId, rate_limit
+from server.api.deps import ConnDep, ParkSlug, PermitId, SettingsDep, SigningKeyDep
+from server.api.routes.public import PartyCount, PaymentReference, rate_limit
 from server.api.schemas import Plate, PlateCountry, VehicleClass
 from server.bookings import BOOKING_DAYS_AHEAD, DAY_MINUTES, BookingRequest, availability, book, get_booking
 from server.errors import NotFound

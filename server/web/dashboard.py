@@ -70,7 +70,9 @@ def park_page(request: Request, conn: ConnDep, session: PageSession, park: ParkS
 
 
 def _manager(session: FormSession) -> Session:
-    session.user.require_manager()  # before the park is read
+    # a dependency of its own, so it runs before the park's slug is even checked (a ranger is told 403 whatever
+    # the path holds), as server.api.deps._manager
+    session.user.require_manager()
     return session
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import qrcode
 import sqlalchemy as sa
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import AfterValidator, Field, StrictStr
 from qrcode.constants import ERROR_CORRECT_M
@@ -21,8 +21,8 @@ from sqlalchemy.engine import Connection
 
 from protocol import normalize_plate
 from protocol.fields import CountText, Day, OptionalDay, check_line
-from server.api.deps import ConnDep, SigningKeyDep
-from server.api.schemas import PermitRef, Plate, Slug
+from server.api.deps import ConnDep, PermitId, SigningKeyDep
+from server.api.schemas import Plate, Slug
 from server.bookings import issue_at_office
 from server.db import parks, permits
 from server.i18n import request_language
@@ -36,7 +36,6 @@ router = APIRouter(include_in_schema=False)
 MAX_RESULTS = 100
 
 SearchText = Annotated[StrictStr, Field(max_length=64), AfterValidator(check_line)]
-PermitId = Annotated[PermitRef, Path()]
 
 
 def _valid_on(visible: list[Park], day: dt.date) -> sa.ColumnElement[bool]:

@@ -14,7 +14,7 @@ from server.api.schemas import CardCreate, CardPublic, CardUid, CardUpdate, Slug
 from server.cards import create_card, deactivate_card, get_card, list_cards, update_card
 from server.registry import managed_parks, park_to_list, requested_changes, require_manage, require_read
 
-router = APIRouter(tags=["cards"], route_class=ChecksFirst, responses=answers(401, 403, 404, 422))
+router = APIRouter(tags=["cards"], route_class=ChecksFirst, responses=answers(404, 422))
 
 Uid = Annotated[CardUid, Path(description="the card's uid in any spelling (0a:1b finds 0A1B)")]
 
@@ -22,7 +22,7 @@ _FIELDS = ("holder", "role", "valid_from", "valid_until", "active")
 _NOT_NULL = ("holder", "role", "parks", "active")
 
 
-@router.post("/cards", status_code=status.HTTP_201_CREATED, responses=answers(409, 413))
+@router.post("/cards", status_code=status.HTTP_201_CREATED, responses=answers(409))
 def add_card(conn: ConnDep, user: ManagerUser, body: CardCreate) -> CardPublic:
     """Register a card for one or more parks; 409 if the uid is registered, 422 if it is not a uid."""
     record = create_card(
@@ -52,7 +52,7 @@ def read_card(conn: ConnDep, user: CurrentUser, uid: Uid) -> CardPublic:
     return CardPublic(**record.public())
 
 
-@router.patch("/cards/{uid}", responses=answers(413))
+@router.patch("/cards/{uid}")
 def change_card(conn: ConnDep, user: ManagerUser, uid: Uid, body: CardUpdate) -> CardPublic:
     """Change holder, role, parks, validity or active; the parks concerned get the change on their next sync."""
     record = get_card(conn, uid)

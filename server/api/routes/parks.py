@@ -17,7 +17,7 @@ from server.api.deps import (
 from server.api.schemas import DeviceToken, GateCreate, GatePublic, ParkCreate, ParkPublic
 from server.parks import create_gate, create_park, get_gate, issue_device_token, list_gates, list_parks
 
-router = APIRouter(tags=["parks"], route_class=ChecksFirst, responses=answers(401, 403))
+router = APIRouter(tags=["parks"], route_class=ChecksFirst)
 
 
 @router.get("/parks")
@@ -27,7 +27,7 @@ def read_parks(conn: ConnDep, user: CurrentUser) -> list[ParkPublic]:
     return [ParkPublic(**park.public()) for park in list_parks(conn, only)]
 
 
-@router.post("/parks", status_code=status.HTTP_201_CREATED, responses=answers(409, 413, 422))
+@router.post("/parks", status_code=status.HTTP_201_CREATED, responses=answers(409, 422))
 def add_park(conn: ConnDep, user: AdminUser, body: ParkCreate) -> ParkPublic:
     """Add a park (admin only); 409 if the slug is taken."""
     park = create_park(conn, body.slug, body.name, body.capacity, body.daily_quota, body.timezone)
@@ -44,7 +44,7 @@ def read_gates(conn: ConnDep, park: ReadablePark) -> list[GatePublic]:
     return [GatePublic(**gate.public()) for gate in list_gates(conn, park)]
 
 
-@router.post("/parks/{park}/gates", status_code=status.HTTP_201_CREATED, responses=answers(404, 409, 413, 422))
+@router.post("/parks/{park}/gates", status_code=status.HTTP_201_CREATED, responses=answers(404, 409, 422))
 def add_gate(conn: ConnDep, park: ManagedPark, body: GateCreate) -> GatePublic:
     """Add a gate lane (admin or the park's manager); 409 if the park has a gate with this slug."""
     return GatePublic(**create_gate(conn, park, body.slug, body.name, body.direction).public())

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import io
-from typing import Annotated
 
 import qrcode
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from qrcode.constants import ERROR_CORRECT_M
 
-from server.api.deps import ChecksFirst, ConnDep, CurrentUser, SigningKeyDep, answers
-from server.api.schemas import PermitCreate, PermitPublic, PermitRef
+from server.api.deps import ChecksFirst, ConnDep, CurrentUser, PermitId, SigningKeyDep, answers
+from server.api.schemas import PermitCreate, PermitPublic
 from server.bookings import issue_at_office
 from server.i18n import request_language
 from server.parks import get_park, get_park_by_id
 from server.permits import PermitRecord, get_permit, revoke_permit
 
-router = APIRouter(tags=["permits"], route_class=ChecksFirst, responses=answers(401, 403, 404, 422))
-
-PermitId = Annotated[PermitRef, Path()]
+router = APIRouter(tags=["permits"], route_class=ChecksFirst, responses=answers(404, 422))
 
 
-@router.post("/permits", status_code=status.HTTP_201_CREATED, responses=answers(409, 413))
+@router.post("/permits", status_code=status.HTTP_201_CREATED, responses=answers(409))
 def add_permit(
     request: Request, conn: ConnDep, user: CurrentUser, key: SigningKeyDep, body: PermitCreate
 ) -> PermitPublic:

@@ -12,13 +12,13 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator, BaseModel, Field, StrictInt, StrictStr
 from sqlalchemy.engine import Connection
 
 from protocol.fields import Day, check_line
-from server.api.deps import ChecksFirst, ConnDep, ParkSlug, SettingsDep, SigningKeyDep, answers
-from server.api.schemas import Body, PermitRef, PlateCountry, Slug, VehicleClass
+from server.api.deps import ChecksFirst, ConnDep, ParkSlug, PermitId, SettingsDep, SigningKeyDep, answers
+from server.api.schemas import Body, PlateCountry, Slug, VehicleClass
 from server.api.schemas import Plate as PlateText
 from server.bookings import (
     Booking,
@@ -59,7 +59,6 @@ PartyCount = Annotated[StrictInt, Field(ge=0, le=50)]
 SlotText = Annotated[StrictStr, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="entry time, HH:MM")]
 # what it may hold is the booking's to say, in the visitor's language (``bad_payment_reference``)
 PaymentReference = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(check_line)]
-PermitId = Annotated[PermitRef, Path()]
 
 
 class PartyBody(Body):
@@ -233,13 +232,13 @@ def public_availability(
     return AvailabilityPublic(park=park, day=day, quota=seen.quota, booked=seen.booked, free=seen.free, slots=slots)
 
 
-@router.post("/quote", responses=answers(413, 422))
+@router.post("/quote", responses=answers(422))
 def public_quote(request: Request, settings: SettingsDep, body: BookingBody) -> QuotePublic:
     """The price of a booking in tenge (nothing is booked)."""
     return quote_public(price(settings.tariff, body.request()), request_language(request))
 
 
-@router.post("/bookings", status_code=status.HTTP_201_CREATED, responses=answers(404, 409, 413, 422))
+@router.post("/bookings", status_code=status.HTTP_201_CREATED, responses=answers(404, 409, 422))
 def public_book(
     request: Request, conn: ConnDep, key: SigningKeyDep, settings: SettingsDep, body: BookingBody
 ) -> BookingPublic:

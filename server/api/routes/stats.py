@@ -11,7 +11,7 @@ from server.api.deps import ChecksFirst, ConnDep, ReadablePark, answers
 from server.api.schemas import Occupancy, Stats
 from server.stats import Bucket, occupancy, stats
 
-router = APIRouter(tags=["stats"], route_class=ChecksFirst, responses=answers(401, 403, 404, 422))
+router = APIRouter(tags=["stats"], route_class=ChecksFirst, responses=answers(404, 422))
 
 From = Annotated[UnixSecondsText, Query(alias="from", description="unix seconds")]
 To = Annotated[UnixSecondsText, Query(alias="to", description="unix seconds, exclusive")]

@@ -17,7 +17,7 @@ from server.api.schemas import Body, Slug
 from server.parks import get_gate
 from server.zones import Zone, create_zone, get_zone, list_zones, place_gate, set_zone_limits
 
-router = APIRouter(tags=["zones"], route_class=ChecksFirst, responses=answers(401, 403, 404, 422))
+router = APIRouter(tags=["zones"], route_class=ChecksFirst, responses=answers(404, 422))
 
 ZoneSlug = Annotated[Slug, Path(description="the zone's slug in its park")]
 
@@ -62,21 +62,21 @@ def read_zones(conn: ConnDep, park: ReadablePark) -> list[ZonePublic]:
     return [_public(park.slug, zone, gates) for zone, gates in list_zones(conn, park)]
 
 
-@router.post("/parks/{park}/zones", status_code=status.HTTP_201_CREATED, responses=answers(409, 413))
+@router.post("/parks/{park}/zones", status_code=status.HTTP_201_CREATED, responses=answers(409))
 def add_zone(conn: ConnDep, park: ManagedPark, body: ZoneCreate) -> ZonePublic:
     """Add a zone (admin or the park's manager); 409 if the park has one with this slug."""
     zone = create_zone(conn, park, body.slug, body.name, body.capacity, body.daily_quota)
     return _public(park.slug, zone, [])
 
 
-@router.put("/parks/{park}/zones/{zone}/limits", responses=answers(413))
+@router.put("/parks/{park}/zones/{zone}/limits")
 def update_zone_limits(conn: ConnDep, park: ManagedPark, zone: ZoneSlug, body: ZoneLimits) -> ZonePublic:
     """Set the zone's people-at-one-time limit and daily quota (0 = no limit); its gates get them at their sync."""
     changed = set_zone_limits(conn, get_zone(conn, park, zone), body.capacity, body.daily_quota)
     return next(_public(park.slug, z, gates) for z, gates in list_zones(conn, park) if z.id == changed.id)
 
 
-@router.put("/parks/{park}/gates/{gate}/zone", responses=answers(413))
+@router.put("/parks/{park}/gates/{gate}/zone")
 def update_gate_zone(conn: ConnDep, park: ManagedPark, gate: GateSlug, body: GateZone) -> list[ZonePublic]:
     """Put a gate in a zone of its park (``{"zone": null}``: in none); answers the park's zones.
 
